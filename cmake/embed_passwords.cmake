@@ -1,0 +1,13 @@
+# Turns data/common-passwords.txt (one password a line, lowercase, sorted byte-wise) into a C array.
+file(STRINGS "${IN}" lines ENCODING UTF-8)
+list(REMOVE_DUPLICATES lines)
+list(SORT lines)
+set(body "")
+foreach(l IN LISTS lines)
+  string(REPLACE "\\" "\\\\" l "${l}")
+  string(REPLACE "\"" "\\\"" l "${l}")
+  string(APPEND body "    \"${l}\",\n")
+endforeach()
+list(LENGTH lines n)
+file(WRITE "${OUT}.tmp" "/* Generated from data/common-passwords.txt by cmake/embed_passwords.cmake. */\n#include <stddef.h>\nconst char *const rm__common_passwords[] = {\n${body}};\nconst size_t rm__common_passwords_count = ${n};\n")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
