@@ -77,7 +77,6 @@ struct rm_storage {
     ((vt) != NULL && (vt)->version >= rm__vt_member_version(offsetof(rm_storage_vtable, member)) && (vt)->member != NULL)
 unsigned int rm__vt_member_version(size_t offset);
 
-#endif
 
 /* ---- the ctx (src/core/ctx.c) ---- */
 #include <pthread.h>
@@ -108,3 +107,9 @@ struct rm_ctx {
     (RM__VT_HAS(RM__CTX_VT(ctx), member) ? RM__CTX_VT(ctx)->member(RM__CTX_SELF(ctx), __VA_ARGS__)              \
                                          : rm__error_set(RM_ESTORAGE, "storage backend does not support " #member))
 void rm__ctx_bump(rm_ctx *ctx, int set);
+
+/* ---- principals (src/domain/user.c) ---- */
+/* A principal for the user in rec (no storage access). */
+int rm__principal_from_record(rm_principal **out, const rm_user_record *rec);
+
+#endif
