@@ -15,5 +15,6 @@
 #include "resume.h"
 #include "application.h"
 #include "ai_model.h"
+#include "token.h"
 
 #endif
