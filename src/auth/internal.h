@@ -6,7 +6,7 @@
 
 /* ---- password.c: Django's pbkdf2_sha256 format ---- */
 
-/* Default iterations, as Django 5.1. */
+/* Default iterations (Django 5.0's default; DESIGN.md fixes it). */
 #define RM__PBKDF2_DEFAULT_ITERATIONS 720000u
 
 /* Hash with a random 22-character [A-Za-z0-9] salt: "pbkdf2_sha256$<iter>$<salt>$<base64 sha256>".
