@@ -108,11 +108,20 @@ static void setup(void)
     open_backend();
 }
 
+/* Extra SQLite files a test made (removed by teardown even when an assertion ends the test early). */
+static char *temp_paths[4];
+static int temp_count;
+
 static void teardown(void)
 {
     close_backend();
     if (FILE_PATH[0])
         remove_db_files(FILE_PATH);
+    for (int i = 0; i < temp_count; i++) {
+        remove_db_files(temp_paths[i]);
+        free(temp_paths[i]);
+    }
+    temp_count = 0;
 }
 
 TestSuite(storage, .init = setup, .fini = teardown, .timeout = 240);
@@ -1995,11 +2004,14 @@ static char *sqlite_schema(const char *path, const char *where)
     return out;
 }
 
-static char *temp_db_path(const char *tag)
+/* A fresh SQLite file path, owned and removed by teardown. */
+static const char *temp_db_path(const char *tag)
 {
+    cr_assert_lt(temp_count, 4);
     char *p = malloc(512);
     snprintf(p, 512, "%s/rm-conformance-%s-%s.db", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", tag, NONCE);
     remove_db_files(p);
+    temp_paths[temp_count++] = p;
     return p;
 }
 
@@ -2007,7 +2019,7 @@ Test(storage, sqlite_adopts_a_django_database)
 {
     if (!is_sqlite())
         cr_skip_test("SQLite only");
-    char *path = temp_db_path("django");
+    const char *path = temp_db_path("django");
     sqlite_exec(path, django_ddl);
     sqlite_exec(path, django_rows);
     const char *django_tables = "name NOT LIKE 'rm\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
@@ -2105,8 +2117,6 @@ Test(storage, sqlite_adopts_a_django_database)
     free(ours);
     free(again);
     free(all);
-    remove_db_files(path);
-    free(path);
 }
 
 /* One line per column, foreign key and index of a table, sorted, so column order does not matter. */
@@ -2151,7 +2161,7 @@ Test(storage, sqlite_fresh_schema_matches_djangos)
 {
     if (!is_sqlite())
         cr_skip_test("SQLite only");
-    char *django = temp_db_path("django-shape"), *fresh = temp_db_path("fresh");
+    const char *django = temp_db_path("django-shape"), *fresh = temp_db_path("fresh");
     sqlite_exec(django, django_ddl);
     close_backend();
     snprintf(URL, sizeof(URL), "%s", fresh);
@@ -2188,8 +2198,4 @@ Test(storage, sqlite_fresh_schema_matches_djangos)
     char *mode = pragma_text(fresh, "PRAGMA journal_mode");
     cr_assert_str_eq(mode, "wal");
     free(mode);
-    remove_db_files(django);
-    remove_db_files(fresh);
-    free(django);
-    free(fresh);
 }
