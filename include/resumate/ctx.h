@@ -42,6 +42,21 @@ typedef struct rm_ctx_options {
     int rotate_refresh_tokens;       /**< Nonzero: refreshing also returns a new refresh token and revokes the old one. */
     const char *const *previous_secret_keys; /**< Older keys still accepted for verification (copied); may be NULL. */
     size_t previous_secret_key_count;        /**< Number of entries in previous_secret_keys. */
+    struct rm_transport *transport;  /**< Borrowed HTTP transport for AI providers (transport.h); must outlive the ctx. NULL = the built-in libcurl one, started on first use. */
+    const char *gemini_base_url;     /**< Gemini API root (copied); NULL = $RESUMATE_GEMINI_BASE_URL, else "https://generativelanguage.googleapis.com". */
+    const char *openrouter_base_url; /**< OpenRouter API base (copied); NULL = $RESUMATE_OPENROUTER_BASE_URL, else "https://openrouter.ai/api/v1". */
+    const char *openrouter_referer;  /**< `HTTP-Referer` sent to OpenRouter (copied); NULL = none. */
+    const char *openrouter_title;    /**< `X-Title` sent to OpenRouter (copied); NULL = none. */
+    int32_t ai_max_attempts;         /**< Provider attempts per model, the first included; 0 = 3, 1 = no retries. */
+    int64_t ai_backoff_base_ms;      /**< First retry delay before jitter (doubling each retry); 0 = 500. */
+    int64_t ai_backoff_cap_ms;       /**< Largest computed retry delay; 0 = 8000. */
+    int64_t ai_retry_after_cap_ms;   /**< Longest Retry-After/RetryInfo delay honoured; a longer one ends the retries; 0 = 120000. */
+    int64_t ai_deadline_ms;          /**< Overall deadline of one generation, retries and fallbacks included; 0 = 120000. */
+    int64_t ai_connect_timeout_ms;   /**< Connect timeout of one provider request; 0 = 10000. */
+    int64_t ai_timeout_ms;           /**< Total timeout of one provider request; 0 = 60000. */
+    int32_t ai_breaker_threshold;    /**< Consecutive failures that open a provider+model circuit breaker; 0 = 5. */
+    int64_t ai_breaker_open_ms;      /**< How long an open breaker fails fast before a half-open probe; 0 = 30000. */
+    int64_t ai_key_cooldown_ms;      /**< How long a rejected or exhausted API key is benched; 0 = 60000. */
 } rm_ctx_options;
 
 /** Static initialiser for ::rm_ctx_options (C99 designated initialiser; C++ callers use rm_ctx_options_init()). */

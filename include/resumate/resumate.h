@@ -15,6 +15,8 @@
 #include "resume.h"
 #include "application.h"
 #include "ai_model.h"
+#include "transport.h"
+#include "ai.h"
 #include "token.h"
 
 #endif

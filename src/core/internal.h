@@ -98,7 +98,12 @@ struct rm_ctx {
     pthread_mutex_t lock;            /* guards the lazily created system users below */
     int64_t anonymous_user_id;       /* 0 until created/found */
     int64_t example_user_id;
+    struct rm__ai_state *ai;         /* AI generation state (src/ai) */
 };
+
+/* AI generation state of a ctx (src/ai/state.c): created in rm_ctx_new, freed first in rm_ctx_free. */
+int rm__ai_ctx_init(rm_ctx *ctx, const rm_ctx_options *o);
+void rm__ai_ctx_free(rm_ctx *ctx);
 
 #define RM__CTX_VT(ctx) ((ctx)->storage->vt)
 #define RM__CTX_SELF(ctx) ((ctx)->storage->self)
