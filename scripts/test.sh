@@ -11,6 +11,7 @@
 #
 # Environment: RM_BUILD_DIR (default build), RM_ASAN_BUILD_DIR (default build-asan), RM_INSTALL_PREFIX
 # (default: a new temporary directory), RM_JOBS (build jobs, default nproc), RM_CTEST_JOBS (default 2),
+# RM_PG_DIR (default: a new cluster in the temporary directory, stopped at the end),
 # RM_SKIP_ASAN=1 to leave out step 6 (local iterations only; CI runs everything).
 # Exported for the tests: RM_SOURCE_DIR, RM_BUILD_DIR (absolute), RM_TEST_PG_URL when PostgreSQL runs.
 set -uo pipefail
@@ -99,6 +100,11 @@ built=$?
 
 # 3. services
 if [ -f scripts/pg.sh ]; then
+    # A private cluster per run unless RM_PG_DIR names one: concurrent runs do not share a database.
+    if [ -z "${RM_PG_DIR:-}" ]; then
+        export RM_PG_DIR=$TMP/pg
+        chmod 0755 "$TMP"   # as root the server runs as the postgres user, which must reach its directory
+    fi
     bash scripts/pg.sh url >/dev/null 2>&1 || pg_started=1
     if url=$(bash scripts/pg.sh | tail -n 1) && [ -n "$url" ]; then
         export RM_TEST_PG_URL=$url
