@@ -64,16 +64,25 @@ static void setup_with(int64_t leeway, int rotate)
     rm_user_free(u);
 }
 
-static void setup(void) { setup_with(0, 0); }
-static void setup_leeway(void) { setup_with(10, 0); }
-static void setup_rotate(void) { setup_with(0, 1); }
-
 static void teardown(void)
 {
     rm_principal_free(alice);
     alice = NULL;
     rm_ctx_free(ctx);
     ctx = NULL;
+}
+
+/* Criterion runs the suite's init before a test's own: the variants replace the default fixture. */
+static void setup(void) { setup_with(0, 0); }
+static void setup_leeway(void)
+{
+    teardown();
+    setup_with(10, 0);
+}
+static void setup_rotate(void)
+{
+    teardown();
+    setup_with(0, 1);
 }
 
 /* ---- helpers: base64url, minting arbitrary tokens, reading claims ---- */
@@ -467,7 +476,7 @@ Test(token, iat_in_the_future)
     free(two);
 }
 
-Test(token, leeway_edges, .init = setup_leeway)
+Test(token, leeway_edges, .init = setup_leeway, .fini = teardown)
 {
     rm_token_pair *pair = obtain();
     const char *access = rm_token_pair_access(pair);
@@ -803,7 +812,7 @@ Test(token, refresh_copies_extra_claims)
     free(t);
 }
 
-Test(token, refresh_with_rotation, .init = setup_rotate)
+Test(token, refresh_with_rotation, .init = setup_rotate, .fini = teardown)
 {
     rm_token_pair *pair = obtain();
     clk.now_us += 60 * US;
@@ -891,7 +900,7 @@ Test(token, prune_removes_expired_entries)
     rm_token_pair_free(pair);
 }
 
-Test(token, prune_keeps_entries_within_the_leeway, .init = setup_leeway)
+Test(token, prune_keeps_entries_within_the_leeway, .init = setup_leeway, .fini = teardown)
 {
     rm_token_pair *pair = obtain();
     const char *refresh_t = rm_token_pair_refresh(pair);
