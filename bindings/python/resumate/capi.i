@@ -1,0 +1,408 @@
+/*
+ * capi.i — the low-level SWIG module behind the `resumate` Python package.
+ *
+ * This module mirrors the C API one to one (every rm_ function keeps its name); the hand-written
+ * package in resumate/__init__.py makes it Pythonic. Conventions of the mapping:
+ *   - `T **out` parameters disappear from the Python signature; the call returns [status, handle]
+ *     (handle None when the call failed);
+ *   - `char **out` results come back as str (or None) and are released with rm_free() here;
+ *   - `int64_t *removed`, `int *created_out`: returned as an extra int;
+ *   - `const char *` getters return str or None;
+ *   - a NULL (None) handle where the C function would dereference it raises ValueError before the
+ *     C function runs; only the rm_*_free functions accept None (a no-op, as in C);
+ *   - the GIL is released around every C call (-threads), so PBKDF2 hashing and AI calls do not
+ *     block other Python threads; callbacks from C threads take the GIL (PyGILState_Ensure).
+ * Versioned option structs are filled by the rmpy_* helpers at the end (SWIG cannot use the C99
+ * *_INIT macros, and the structs hold borrowed strings).
+ *
+ * The headers to wrap are passed by setup.py in capi_headers.i (every header of the include
+ * directory, so a new header is wrapped without editing this file), together with %ignore lines for
+ * functions a header declares but the library being built against does not export.
+ */
+%module(package="resumate") capi
+
+%{
+#define SWIG_FILE_WITH_INIT
+#include <resumate/resumate.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A NULL handle is refused before the C call, except by the free functions (NULL is a no-op). */
+static int rmpy_null_ok(const char *symname)
+{
+    size_t n = strlen(symname);
+    return n >= 5 && strcmp(symname + n - 5, "_free") == 0;
+}
+%}
+
+%include <stdint.i>
+
+#pragma SWIG nowarn=451
+
+/* ---- handles: `T **out` becomes a returned pointer; NULL inputs are refused ---- */
+%define RM_HANDLE(T)
+%typemap(in, numinputs=0) T **out (T *tmp = NULL) { $1 = &tmp; }
+%typemap(argout) T **out {
+    $result = SWIG_AppendOutput($result, SWIG_NewPointerObj(SWIG_as_voidptr(tmp$argnum), $descriptor(T *), 0));
+}
+%typemap(check) T * {
+    if (!$1 && !rmpy_null_ok("$symname")) SWIG_exception_fail(SWIG_ValueError, "NULL " #T " handle");
+}
+%typemap(check) const T * {
+    if (!$1 && !rmpy_null_ok("$symname")) SWIG_exception_fail(SWIG_ValueError, "NULL " #T " handle");
+}
+%enddef
+
+RM_HANDLE(rm_ctx)
+RM_HANDLE(rm_storage)
+RM_HANDLE(rm_fields)
+RM_HANDLE(rm_user)
+RM_HANDLE(rm_principal)
+RM_HANDLE(rm_resume)
+RM_HANDLE(rm_resume_page)
+RM_HANDLE(rm_application)
+RM_HANDLE(rm_application_page)
+RM_HANDLE(rm_ai_model)
+RM_HANDLE(rm_ai_model_page)
+RM_HANDLE(rm_token_pair)
+RM_HANDLE(rm_transport)
+RM_HANDLE(rm_ai_result)
+RM_HANDLE(rm_ai_job)
+RM_HANDLE(rm_ctx_options)
+RM_HANDLE(rm_list_options)
+RM_HANDLE(rm_storage_vtable)
+RM_HANDLE(rm_transport_vtable)
+RM_HANDLE(rm_transport_request)
+RM_HANDLE(rm_transport_response)
+RM_HANDLE(rm_ai_generate_options)
+RM_HANDLE(rm_ai_model_settings)
+
+/* rm_error: the accessors accept NULL (documented), so only the out typemaps. */
+%typemap(in, numinputs=0) rm_error **out (rm_error *tmp = NULL) { $1 = &tmp; }
+%typemap(argout) rm_error **out {
+    $result = SWIG_AppendOutput($result, SWIG_NewPointerObj(SWIG_as_voidptr(tmp$argnum), $descriptor(rm_error *), 0));
+}
+
+/* Options arguments may be NULL ("the defaults"). */
+%typemap(check) const rm_ctx_options *opts "";
+%typemap(check) const rm_list_options *opts "";
+%typemap(check) const rm_ai_generate_options *opts "";
+%typemap(check) const rm_ai_model_settings *settings "";
+
+/* ---- char **out: an allocated string, returned as str and freed here ---- */
+%typemap(in, numinputs=0) char **out (char *tmp = NULL) { $1 = &tmp; }
+%typemap(argout) char **out {
+    PyObject *s_;
+    if (tmp$argnum) {
+        s_ = PyUnicode_DecodeUTF8(tmp$argnum, (Py_ssize_t)strlen(tmp$argnum), "surrogateescape");
+        rm_free(tmp$argnum);
+        if (!s_) SWIG_fail;
+    } else {
+        s_ = Py_None;
+        Py_INCREF(s_);
+    }
+    $result = SWIG_AppendOutput($result, s_);
+}
+
+/* ---- scalar outputs ---- */
+%typemap(in, numinputs=0) int64_t *removed (int64_t tmp = 0), int *created_out (int tmp = 0),
+                          int *status_out (int tmp = 0), uint64_t *id_out (uint64_t tmp = 0) { $1 = &tmp; }
+%typemap(argout) int64_t *removed { $result = SWIG_AppendOutput($result, PyLong_FromLongLong((long long)tmp$argnum)); }
+%typemap(argout) int *created_out, int *status_out { $result = SWIG_AppendOutput($result, PyLong_FromLong(tmp$argnum)); }
+%typemap(argout) uint64_t *id_out { $result = SWIG_AppendOutput($result, PyLong_FromUnsignedLongLong(tmp$argnum)); }
+
+/* rm_transport_perform: the body comes back as bytes (it need not be text). */
+%typemap(in, numinputs=0) (char **body_out, size_t *body_len_out) (char *tmp = NULL, size_t len = 0) {
+    $1 = &tmp;
+    $2 = &len;
+}
+%typemap(argout) (char **body_out, size_t *body_len_out) {
+    PyObject *b_ = PyBytes_FromStringAndSize(tmp$argnum ? tmp$argnum : "", tmp$argnum ? (Py_ssize_t)len$argnum : 0);
+    rm_free(tmp$argnum);
+    if (!b_) SWIG_fail;
+    $result = SWIG_AppendOutput($result, b_);
+}
+
+/* rm_format_timestamp(char *buf, size_t size, int64_t): a str result from a 64-byte buffer. */
+%typemap(in, numinputs=0) (char *buf, size_t size) (char tmp[64]) {
+    tmp[0] = 0;
+    $1 = tmp;
+    $2 = sizeof tmp;
+}
+%typemap(argout) (char *buf, size_t size) {
+    $result = SWIG_AppendOutput($result, PyUnicode_FromString(tmp$argnum));
+}
+
+/* Function pointers stored in vtables and option structs are C-only. */
+%ignore rm_ctx_options::clock;
+%ignore rm_ctx_options::clock_userdata;
+
+%include "capi_headers.i"
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Helpers that fill versioned option structs. Every string is copied and freed with the struct.   */
+/* ---------------------------------------------------------------------------------------------- */
+%{
+typedef struct rmpy_strings {
+    char **v;
+    size_t n;
+} rmpy_strings;
+
+static char *rmpy_keep(rmpy_strings *s, const char *text)
+{
+    if (!text) return NULL;
+    char **nv = realloc(s->v, (s->n + 1) * sizeof *nv);
+    if (!nv) return NULL;
+    s->v = nv;
+    nv[s->n] = strdup(text);
+    if (!nv[s->n]) return NULL;
+    return nv[s->n++];
+}
+
+static void rmpy_strings_free(rmpy_strings *s)
+{
+    for (size_t i = 0; i < s->n; i++) free(s->v[i]);
+    free(s->v);
+    s->v = NULL;
+    s->n = 0;
+}
+
+/* rm_ctx_options plus the strings and arrays it points to. */
+typedef struct rmpy_ctx_options {
+    rm_ctx_options opts;           /* first: a pointer to this is a pointer to the options */
+    rmpy_strings strings;
+    const char **keys;
+    PyObject *clock;               /* a Python callable returning µs, or NULL */
+} rmpy_ctx_options;
+
+static int64_t rmpy_clock_trampoline(void *userdata)
+{
+    PyGILState_STATE st = PyGILState_Ensure();
+    int64_t now = 0;
+    PyObject *r = PyObject_CallNoArgs((PyObject *)userdata);
+    if (r) {
+        now = (int64_t)PyLong_AsLongLong(r);
+        Py_DECREF(r);
+    }
+    if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable((PyObject *)userdata);
+        now = 0;
+    }
+    PyGILState_Release(st);
+    return now;
+}
+%}
+
+%inline %{
+/* Create ctx options at the current version with their defaults. */
+rm_ctx_options *rmpy_ctx_options_new(void)
+{
+    rmpy_ctx_options *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    if (rm_ctx_options_init(&o->opts, RM_CTX_OPTIONS_VERSION) != RM_OK) {
+        free(o);
+        return NULL;
+    }
+    return &o->opts;
+}
+
+void rmpy_ctx_options_free(rm_ctx_options *opts)
+{
+    rmpy_ctx_options *o = (rmpy_ctx_options *)opts;
+    if (!o) return;
+    rmpy_strings_free(&o->strings);
+    free(o->keys);
+    if (o->clock) {
+        PyGILState_STATE st = PyGILState_Ensure();
+        Py_DECREF(o->clock);
+        PyGILState_Release(st);
+    }
+    free(o);
+}
+
+/* Set a string member by name; returns 0, or -1 for an unknown name or no memory. */
+int rmpy_ctx_options_set_string(rm_ctx_options *opts, const char *name, const char *value)
+{
+    rmpy_ctx_options *o = (rmpy_ctx_options *)opts;
+    const char **slot = NULL;
+    if (!o || !name) return -1;
+    if (!strcmp(name, "storage_url")) slot = &opts->storage_url;
+    else if (!strcmp(name, "secret_key")) slot = &opts->secret_key;
+    else if (!strcmp(name, "gemini_base_url")) slot = &opts->gemini_base_url;
+    else if (!strcmp(name, "openrouter_base_url")) slot = &opts->openrouter_base_url;
+    else if (!strcmp(name, "openrouter_referer")) slot = &opts->openrouter_referer;
+    else if (!strcmp(name, "openrouter_title")) slot = &opts->openrouter_title;
+    if (!slot) return -1;
+    if (!value) { *slot = NULL; return 0; }
+    *slot = rmpy_keep(&o->strings, value);
+    return *slot ? 0 : -1;
+}
+
+/* Set an integer member by name; returns 0, or -1 for an unknown name. */
+int rmpy_ctx_options_set_int(rm_ctx_options *opts, const char *name, int64_t value)
+{
+    if (!opts || !name) return -1;
+#define RMPY_INT(member) if (!strcmp(name, #member)) { opts->member = value; return 0; }
+    RMPY_INT(password_iterations)
+    RMPY_INT(access_token_lifetime)
+    RMPY_INT(refresh_token_lifetime)
+    RMPY_INT(token_leeway)
+    RMPY_INT(rotate_refresh_tokens)
+    RMPY_INT(ai_max_attempts)
+    RMPY_INT(ai_backoff_base_ms)
+    RMPY_INT(ai_backoff_cap_ms)
+    RMPY_INT(ai_retry_after_cap_ms)
+    RMPY_INT(ai_deadline_ms)
+    RMPY_INT(ai_connect_timeout_ms)
+    RMPY_INT(ai_timeout_ms)
+    RMPY_INT(ai_breaker_threshold)
+    RMPY_INT(ai_breaker_open_ms)
+    RMPY_INT(ai_key_cooldown_ms)
+#undef RMPY_INT
+    return -1;
+}
+
+void rmpy_ctx_options_set_storage(rm_ctx_options *opts, rm_storage *storage) { if (opts) opts->storage = storage; }
+void rmpy_ctx_options_set_transport(rm_ctx_options *opts, rm_transport *transport) { if (opts) opts->transport = transport; }
+
+/* Older secret keys still accepted for verification: a sequence of str. Returns 0 or -1. */
+int rmpy_ctx_options_set_previous_keys(rm_ctx_options *opts, PyObject *keys)
+{
+    rmpy_ctx_options *o = (rmpy_ctx_options *)opts;
+    if (!o || !PyList_Check(keys)) return -1;
+    Py_ssize_t n = PyList_Size(keys);
+    const char **v = calloc(n > 0 ? (size_t)n : 1, sizeof *v);
+    if (!v) return -1;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        const char *k = PyUnicode_Check(PyList_GetItem(keys, i)) ? PyUnicode_AsUTF8(PyList_GetItem(keys, i)) : NULL;
+        if (!k || !(v[i] = rmpy_keep(&o->strings, k))) {
+            PyErr_Clear();
+            free(v);
+            return -1;
+        }
+    }
+    free(o->keys);
+    o->keys = v;
+    opts->previous_secret_keys = v;
+    opts->previous_secret_key_count = (size_t)n;
+    return 0;
+}
+
+/* A Python callable returning microseconds since the epoch, used as the ctx clock. The options
+ * hold a reference until rmpy_ctx_options_free(); the Python Ctx keeps the callable alive after. */
+int rmpy_ctx_options_set_clock(rm_ctx_options *opts, PyObject *clock)
+{
+    rmpy_ctx_options *o = (rmpy_ctx_options *)opts;
+    if (!o || !PyCallable_Check(clock)) return -1;
+    Py_INCREF(clock);
+    Py_XDECREF(o->clock);
+    o->clock = clock;
+    opts->clock = rmpy_clock_trampoline;
+    opts->clock_userdata = clock;
+    return 0;
+}
+
+/* List options (limit, offset, cursor, status); strings copied. */
+rm_list_options *rmpy_list_options_new(int64_t limit, int64_t offset, const char *cursor, const char *status)
+{
+    rm_list_options *o = calloc(1, sizeof *o);
+    if (!o || rm_list_options_init(o, RM_LIST_OPTIONS_VERSION) != RM_OK) { free(o); return NULL; }
+    o->limit = limit;
+    o->offset = offset;
+    o->cursor = cursor ? strdup(cursor) : NULL;
+    o->status = status ? strdup(status) : NULL;
+    if ((cursor && !o->cursor) || (status && !o->status)) {
+        free((char *)o->cursor); free((char *)o->status); free(o);
+        return NULL;
+    }
+    return o;
+}
+
+void rmpy_list_options_free(rm_list_options *opts)
+{
+    if (!opts) return;
+    free((char *)opts->cursor);
+    free((char *)opts->status);
+    free(opts);
+}
+
+/* A transport request; headers is a list of "Name: value" str, body bytes or None. */
+rm_transport_request *rmpy_transport_request_new(const char *method, const char *url, PyObject *headers,
+                                                 PyObject *body, int64_t connect_timeout_ms, int64_t timeout_ms)
+{
+    if (!url || !PyList_Check(headers) || (body != Py_None && !PyBytes_Check(body))) return NULL;
+    Py_ssize_t n = PyList_Size(headers);
+    size_t size = sizeof(rm_transport_request) + sizeof(char *) * (size_t)(n + 1);
+    rm_transport_request *r = calloc(1, size);
+    if (!r || rm_transport_request_init(r, RM_TRANSPORT_REQUEST_VERSION) != RM_OK) { free(r); return NULL; }
+    const char **hv = (const char **)(r + 1);
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        PyObject *h = PyList_GetItem(headers, i);
+        const char *t = PyUnicode_Check(h) ? PyUnicode_AsUTF8(h) : NULL;
+        ok = t && (hv[i] = strdup(t)) != NULL;
+    }
+    r->method = method ? strdup(method) : NULL;
+    r->url = strdup(url);
+    if (body != Py_None) {
+        char *b = malloc((size_t)PyBytes_Size(body) + 1);
+        if (b) {
+            memcpy(b, PyBytes_AsString(body), (size_t)PyBytes_Size(body));
+            r->body = b;
+            r->body_len = (size_t)PyBytes_Size(body);
+        } else {
+            ok = 0;
+        }
+    }
+    r->headers = hv;
+    r->header_count = (size_t)n;
+    r->connect_timeout_ms = connect_timeout_ms;
+    r->timeout_ms = timeout_ms;
+    if (!ok || !r->url || (method && !r->method)) {
+        PyErr_Clear();
+        for (Py_ssize_t i = 0; i < n; i++) free((char *)hv[i]);
+        free((char *)r->method); free((char *)r->url); free((char *)r->body); free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void rmpy_transport_request_free(rm_transport_request *req)
+{
+    if (!req) return;
+    for (size_t i = 0; i < req->header_count; i++) free((char *)req->headers[i]);
+    free((char *)req->method); free((char *)req->url); free((char *)req->body);
+    free(req);
+}
+/* AI model settings: timeouts and fallback display names (list of str, copied). */
+rm_ai_model_settings *rmpy_ai_model_settings_new(int64_t connect_timeout_ms, int64_t timeout_ms, PyObject *fallbacks)
+{
+    if (!PyList_Check(fallbacks)) return NULL;
+    Py_ssize_t n = PyList_Size(fallbacks);
+    rm_ai_model_settings *s = calloc(1, sizeof *s + sizeof(char *) * (size_t)(n + 1));
+    if (!s || rm_ai_model_settings_init(s, RM_AI_MODEL_SETTINGS_VERSION) != RM_OK) { free(s); return NULL; }
+    const char **v = (const char **)(s + 1);
+    s->connect_timeout_ms = connect_timeout_ms;
+    s->timeout_ms = timeout_ms;
+    s->fallbacks = v;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *o = PyList_GetItem(fallbacks, i);
+        const char *t = PyUnicode_Check(o) ? PyUnicode_AsUTF8(o) : NULL;
+        if (!t || !(v[i] = strdup(t))) {
+            PyErr_Clear();
+            for (Py_ssize_t j = 0; j < i; j++) free((char *)v[j]);
+            free(s);
+            return NULL;
+        }
+        s->fallback_count = (size_t)i + 1;
+    }
+    return s;
+}
+
+void rmpy_ai_model_settings_free(rm_ai_model_settings *settings)
+{
+    if (!settings) return;
+    for (size_t i = 0; i < settings->fallback_count; i++) free((char *)settings->fallbacks[i]);
+    free(settings);
+}
+%}
