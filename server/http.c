@@ -560,7 +560,7 @@ static int parse_body(struct srv_req *r, struct srv_reply *out)
 
 static void blob_free_cb(void *blob) { srv_blob_unref(blob); }
 
-static void add_cors(struct srv_req *r, struct MHD_Response *resp)
+static void add_cors(struct srv_req *r, struct MHD_Response *resp, int preflight)
 {
     const struct srv_config *cfg = r->srv->cfg;
     const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
@@ -575,7 +575,15 @@ static void add_cors(struct srv_req *r, struct MHD_Response *resp)
                             (cfg->cors_allow_all && !cfg->cors_allow_credentials) ? "*" : origin);
     if (cfg->cors_allow_credentials)
         MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
-    MHD_add_response_header(resp, "Access-Control-Expose-Headers", "Retry-After, X-Cache-Status");
+    if (preflight) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Methods", "DELETE, GET, OPTIONS, PATCH, POST, PUT");
+        MHD_add_response_header(resp, "Access-Control-Allow-Headers",
+                                "accept, authorization, content-type, idempotency-key, origin, user-agent, "
+                                "x-csrftoken, x-requested-with");
+        MHD_add_response_header(resp, "Access-Control-Max-Age", "86400");
+    } else {
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", "Retry-After, X-Cache-Status");
+    }
 }
 
 static enum MHD_Result send_reply(struct srv_req *r, struct srv_reply *out)
@@ -616,7 +624,7 @@ static enum MHD_Result send_reply(struct srv_req *r, struct srv_reply *out)
         snprintf(v, sizeof v, "max-age=%ld%s", cfg->hsts_seconds, cfg->hsts_subdomains ? "; includeSubDomains" : "");
         MHD_add_response_header(resp, "Strict-Transport-Security", v);
     }
-    add_cors(r, resp);
+    add_cors(r, resp, out->preflight);
     if (out->www_authenticate)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"api\"");
     if (out->cache_status)
@@ -765,7 +773,7 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
     if (r->meth == M_OPTIONS && origin &&
         MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Access-Control-Request-Method")) {
         out->status = 200; /* CORS preflight; add_cors() adds the origin when it is allowed */
-        out->allow = allow_header(rt->methods);
+        out->preflight = 1;
         return;
     }
     if (!accept_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept"), (rt->methods & M_POST) &&
@@ -918,7 +926,9 @@ static void log_line(struct srv_req *r, unsigned status, double ms)
 {
     char ts[40];
     rm_format_timestamp(ts, sizeof ts, srv_wall_us());
-    char *path = srv_json_string(r->url ? r->url : "");
+    char shortpath[1024];
+    snprintf(shortpath, sizeof shortpath, "%s", r->url ? r->url : ""); /* long paths are cut, not the JSON */
+    char *path = srv_json_string(shortpath);
     char *method = srv_json_string(r->method ? r->method : "");
     if (!path || !method) {
         free(path);
@@ -932,7 +942,7 @@ static void log_line(struct srv_req *r, unsigned status, double ms)
         snprintf(user, sizeof user, "\"anonymous\"");
     char line[4096];
     int n = snprintf(line, sizeof line,
-                     "{\"time\":\"%s\",\"method\":%s,\"path\":%.2048s,\"status\":%u,\"duration_ms\":%.3f,"
+                     "{\"time\":\"%s\",\"method\":%s,\"path\":%s,\"status\":%u,\"duration_ms\":%.3f,"
                      "\"user\":%s,\"bytes\":%zu,\"ip\":\"%s\"}\n",
                      ts, method, path, status, ms, user, r->bytes_sent, r->ip[0] ? r->ip : "unknown");
     free(path);

@@ -114,6 +114,7 @@ struct srv_reply {
     long retry_after;               /* seconds; <= 0 = none */
     char *location;                 /* owned (malloc) */
     int close;                      /* ask for Connection: close */
+    int preflight;                  /* a CORS preflight answer */
 };
 
 struct srv_req {
