@@ -75,6 +75,27 @@ int rm_list_options_init(rm_list_options *opts, unsigned int version)
     return RM_OK;
 }
 
+/* Exactly what "%" PRId64 writes: an optional '-', digits, no overflow (sscanf would also take spaces,
+ * '+' and out-of-range numbers). Advances *p past the number. */
+static bool parse_i64(const char **p, int64_t *out)
+{
+    const char *s = *p;
+    bool neg = *s == '-';
+    s += neg;
+    if (*s < '0' || *s > '9')
+        return false;
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; *s >= '0' && *s <= '9'; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (limit - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    *p = s;
+    return true;
+}
+
 static const char *const statuses[] = {"Applied", "Interviewing", "Offer", "Rejected"};
 
 int rm__list_query(rm_storage_query *q, const rm_list_options *o, bool allow_status)
@@ -94,8 +115,9 @@ int rm__list_query(rm_storage_query *q, const rm_list_options *o, bool allow_sta
     q->offset = o->offset;
     if (o->cursor) {
         int64_t t, id;
-        int n = 0;
-        if (sscanf(o->cursor, "1.%" SCNd64 ".%" SCNd64 "%n", &t, &id, &n) != 2 || o->cursor[n] != '\0' || id <= 0)
+        const char *p = o->cursor;
+        if (strncmp(p, "1.", 2) != 0 || !(p += 2, parse_i64(&p, &t)) || *p++ != '.' || !parse_i64(&p, &id) || *p ||
+            id <= 0)
             return rm__error_field("cursor", "Invalid cursor");
         q->has_after = 1;
         q->after_time = t;
