@@ -183,6 +183,8 @@ typedef struct rm_storage_vtable {
     int (*idempotency_put)(void *self, const char *key, int64_t user_id, int64_t resume_id, int64_t created_at);
     /** Find the resume of key for user_id recorded at or after `since`; RM_ENOTFOUND otherwise. */
     int (*idempotency_get)(void *self, const char *key, int64_t user_id, int64_t since, int64_t *resume_id_out);
+    /** Remove idempotency records created before `before`; store how many in *removed (may be NULL). */
+    int (*idempotency_prune)(void *self, int64_t before, int64_t *removed);
 } rm_storage_vtable;
 
 /** Static initialiser for ::rm_storage_vtable (all members NULL; C99 designated initialiser — C++ callers use rm_storage_vtable_init()). */

@@ -183,6 +183,7 @@ enum {
     ST_USAGE_RELEASE,
     ST_IDEM_PUT,
     ST_IDEM_GET,
+    ST_IDEM_PRUNE,
     ST_COUNT
 };
 
@@ -287,6 +288,7 @@ static const char *const sql_text[ST_COUNT] = {
                     "VALUES (?1, ?2, ?3, ?4)",
     [ST_IDEM_GET] = "SELECT \"resume_id\" FROM \"rm_idempotency\" WHERE \"user_id\" = ?1 AND \"key\" = ?2 "
                     "AND (?3 IS NULL OR \"created_at\" >= ?3)",
+    [ST_IDEM_PRUNE] = "DELETE FROM \"rm_idempotency\" WHERE \"created_at\" < ?1",
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -1301,6 +1303,22 @@ out:
     return rc;
 }
 
+static int m_idempotency_prune(void *self, int64_t before, int64_t *removed)
+{
+    int64_t n = 0;
+    LEASE(self, true);
+    STMT(ST_IDEM_PRUNE);
+    b_time(st, 1, before, &brc);
+    BOUND();
+    if ((rc = step_done(c, st)) == RM_OK)
+        n = sqlite3_changes64(c->db);
+out:
+    RELEASE();
+    if (rc == RM_OK && removed)
+        *removed = n;
+    return rc;
+}
+
 static int m_idempotency_get(void *self, const char *key, int64_t user_id, int64_t since, int64_t *resume_id_out)
 {
     if (!key || !resume_id_out)
@@ -1355,6 +1373,7 @@ static const rm_storage_vtable sqlite_vtable = {
     .usage_get = m_usage_get,
     .idempotency_put = m_idempotency_put,
     .idempotency_get = m_idempotency_get,
+    .idempotency_prune = m_idempotency_prune,
 };
 
 /* Read the schema version (0 for a database we never touched). */

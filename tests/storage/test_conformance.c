@@ -579,7 +579,7 @@ Test(storage, vtable_is_complete_and_pings)
               V->application_get && V->application_list && V->application_update && V->application_delete &&
               V->ai_model_insert && V->ai_model_get && V->ai_model_list && V->ai_model_update && V->token_deny &&
               V->token_is_denied && V->token_prune && V->usage_try_increment && V->usage_release && V->usage_get &&
-              V->idempotency_put && V->idempotency_get);
+              V->idempotency_put && V->idempotency_get && V->idempotency_prune);
     OK(V->ping(SELF));
 }
 
@@ -1594,6 +1594,27 @@ Test(storage, idempotency_put_get_conflict_and_since)
     EXPECT(V->idempotency_get(SELF, other, a, BASE - SEC, &got), RM_ENOTFOUND);
     free(key);
     free(other);
+}
+
+Test(storage, idempotency_prune_frees_old_keys_for_reuse)
+{
+    int64_t a = mk_user("ip");
+    int64_t r1 = mk_resume(a, "a", "c", BASE, BASE), r2 = mk_resume(a, "b", "c", BASE, BASE);
+    char *old_key = uniq("old"), *new_key = uniq("new");
+    int64_t got = -1, removed = -1;
+    OK(V->idempotency_put(SELF, old_key, a, r1, BASE));
+    OK(V->idempotency_put(SELF, new_key, a, r2, BASE + 10 * SEC));
+    OK(V->idempotency_prune(SELF, BASE + SEC, &removed));
+    cr_assert_geq(removed, 1);
+    EXPECT(V->idempotency_get(SELF, old_key, a, 0, &got), RM_ENOTFOUND);
+    OK(V->idempotency_get(SELF, new_key, a, 0, &got));
+    cr_assert_eq(got, r2, "a record newer than the cut-off survives");
+    OK(V->idempotency_put(SELF, old_key, a, r2, BASE + 11 * SEC)); /* the key is free again */
+    OK(V->idempotency_get(SELF, old_key, a, 0, &got));
+    cr_assert_eq(got, r2);
+    OK(V->idempotency_prune(SELF, BASE + SEC, NULL));
+    free(old_key);
+    free(new_key);
 }
 
 /* ---------------------------------------------------------------------------------------------- */
