@@ -540,6 +540,18 @@ class AIModelPage(_Page):
         return _out(_c.rm_ai_model_page_public_json(self._get()))
 
 
+class AIResult(_Record):
+    """The result of a generation: the saved resume's id, the Markdown, the model that answered."""
+    _prefix = "rm_ai_result_"
+    _free_fn = staticmethod(_c.rm_ai_result_free) if hasattr(_c, "rm_ai_result_free") else None
+    _fields = ("resume_id", "content", "title", "model", "replayed")
+    _bools = ("replayed",)
+
+    def to_json(self):
+        """The REST API's answer, {"resume_id": …, "content": …}."""
+        return _out(_c.rm_ai_result_to_json(self._get()))
+
+
 class TokenPair:
     """An access token and (unless refreshed without rotation) a refresh token."""
 
@@ -845,6 +857,20 @@ class Ctx(_Handle):
                 _check(_c.rm_ai_model_settings_set(ctx, name, settings))
         finally:
             _c.rmpy_ai_model_settings_free(settings)
+
+    def generate(self, who, fields=None, idempotency_key=None, deadline_ms=0, **kwargs):
+        """Generate a resume with an AI model and save it (fields: model, user_input, title,
+        application_id). Blocks this thread (not the others). Raises ValidationError,
+        LimitExceeded (retry_after), UpstreamError (reason), Timeout, Conflict."""
+        opts = _c.rm_ai_generate_options()
+        _check(_c.rm_ai_generate_options_init(opts, _c.RM_AI_GENERATE_OPTIONS_VERSION))
+        opts.deadline_ms = _int(deadline_ms, "deadline_ms")
+        _c.rmpy_ai_options_set_key(opts, _str(idempotency_key, "idempotency_key", True))
+        try:
+            with self._use() as ctx, _fields(fields, kwargs) as f:
+                return _owned(_c.rm_ai_generate(ctx, _handle_of(who, Principal, "who"), f, opts), AIResult)
+        finally:
+            _c.rmpy_ai_options_clear_key(opts)
 
     def breaker_state(self, api_provider, model_name):
         """Circuit breaker state of a provider and model: RM_AI_BREAKER_CLOSED, _OPEN or _HALF_OPEN."""

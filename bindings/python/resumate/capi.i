@@ -136,6 +136,7 @@ RM_HANDLE(rm_ai_model_settings)
 /* Function pointers stored in vtables and option structs are C-only. */
 %ignore rm_ctx_options::clock;
 %ignore rm_ctx_options::clock_userdata;
+%immutable rm_ai_generate_options::idempotency_key;
 
 %include "capi_headers.i"
 
@@ -404,5 +405,19 @@ void rmpy_ai_model_settings_free(rm_ai_model_settings *settings)
     if (!settings) return;
     for (size_t i = 0; i < settings->fallback_count; i++) free((char *)settings->fallbacks[i]);
     free(settings);
+}
+/* The idempotency key of generation options (copied; rmpy_ai_options_clear_key frees it). */
+void rmpy_ai_options_set_key(rm_ai_generate_options *opts, const char *key)
+{
+    if (!opts) return;
+    free((char *)opts->idempotency_key);
+    opts->idempotency_key = key ? strdup(key) : NULL;
+}
+
+void rmpy_ai_options_clear_key(rm_ai_generate_options *opts)
+{
+    if (!opts) return;
+    free((char *)opts->idempotency_key);
+    opts->idempotency_key = NULL;
 }
 %}
