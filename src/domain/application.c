@@ -399,12 +399,26 @@ static const struct {
      "2025-07-14", "Position filled internally."},
 };
 
+/* Serialises "are there examples? if not, insert five" so concurrent seeds in one process make five, not
+ * ten. Process-wide rather than per ctx: two ctxs may share one database. */
+static pthread_mutex_t seed_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int example_seed_locked(rm_ctx *ctx, int *created_out);
+
 int rm_example_seed(rm_ctx *ctx, int *created_out)
 {
     if (created_out)
         *created_out = 0;
     if (!ctx)
         return rm__error_misuse("ctx is required");
+    pthread_mutex_lock(&seed_lock);
+    int rc = example_seed_locked(ctx, created_out);
+    pthread_mutex_unlock(&seed_lock);
+    return rc;
+}
+
+static int example_seed_locked(rm_ctx *ctx, int *created_out)
+{
     rm_storage_query q = {.limit = 1};
     app_sink_data d = {.many = &(rm__vec){0}};
     int rc = RM__STORE(ctx, application_list, 0, &q, app_sink, &d);

@@ -75,6 +75,60 @@ json_t *rm__fields_value(const rm_fields *f, const char *name) { return f ? json
 
 int rm_fields_has(const rm_fields *f, const char *name) { return f && name && json_object_get(f->obj, name) != NULL; }
 
+/* Python's repr(float), which DRF's str() gives: the shortest text that reads back as the same double,
+ * fixed notation for decimal exponents -4..15 (with ".0" when integral), otherwise scientific with at
+ * least two exponent digits ("1e+16", "1.5e-05"). printf's "%.17g" gives "0.10000000000000001" and "100". */
+static void format_real(char out[48], double x)
+{
+    char sci[48];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec - 1, x);
+        if (strtod(sci, NULL) == x)
+            break;
+    }
+    const char *p = sci;
+    char digits[24];
+    int nd = 0;
+    char *o = out;
+    if (*p == '-')
+        *o++ = *p++;
+    for (; *p && *p != 'e' && nd < 20; p++)
+        if (*p != '.')
+            digits[nd++] = *p;
+    int exp = *p == 'e' ? atoi(p + 1) : 0;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+    if (exp >= -4 && exp < 16) {
+        if (exp < 0) {
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < -exp - 1; i++)
+                *o++ = '0';
+            memcpy(o, digits, (size_t)nd);
+            o += nd;
+        } else {
+            for (int i = 0; i <= exp; i++)
+                *o++ = i < nd ? digits[i] : '0';
+            *o++ = '.';
+            if (nd > exp + 1) {
+                memcpy(o, digits + exp + 1, (size_t)(nd - exp - 1));
+                o += nd - exp - 1;
+            } else {
+                *o++ = '0';
+            }
+        }
+    } else {
+        *o++ = digits[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, digits + 1, (size_t)(nd - 1));
+            o += nd - 1;
+        }
+        o += sprintf(o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+    }
+    *o = '\0';
+}
+
 const char *rm_fields_get_string(const rm_fields *f, const char *name)
 {
     if (!f || !name)
@@ -90,7 +144,7 @@ const char *rm_fields_get_string(const rm_fields *f, const char *name)
         if (json_is_integer(v))
             snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         else
-            snprintf(buf, sizeof(buf), "%.17g", json_real_value(v));
+            format_real(buf, json_real_value(v));
         c = json_string(buf);
         if (!c || json_object_set_new(f->strcache, name, c) != 0)
             return NULL;
@@ -298,7 +352,7 @@ int rm__field_char(rm__ferr *fe, const rm_fields *f, const char *name, const rm_
         snprintf(numbuf, sizeof(numbuf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
         raw = numbuf;
     } else if (json_is_real(v)) {
-        snprintf(numbuf, sizeof(numbuf), "%.17g", json_real_value(v));
+        format_real(numbuf, json_real_value(v));
         raw = numbuf;
     } else {
         rm__ferr_add(fe, name, "Not a valid string.");
@@ -376,6 +430,9 @@ int rm__field_int(rm__ferr *fe, const rm_fields *f, const char *name, int64_t mi
         n = (int64_t)json_real_value(v);
     } else if (json_is_string(v)) {
         char *s = strip_dup(json_string_value(v)), *end;
+        char *dot = s ? strrchr(s, '.') : NULL;
+        if (dot && strspn(dot + 1, "0") == strlen(dot + 1))
+            *dot = '\0'; /* DRF drops a decimal part of zeros first ("5.0", "5.") */
         errno = 0;
         long long ll = s && *s ? strtoll(s, &end, 10) : 0;
         bool ok = s && *s && *end == '\0' && errno == 0;
