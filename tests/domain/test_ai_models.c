@@ -264,6 +264,23 @@ TEST_BOTH(ai_models, daily_limit)
     rm_fields_set_string(f, "login_required", "sometimes");
     create_fails(f, "{\"login_required\":[\"Must be a valid boolean.\"]}");
 
+    /* DRF drops a zero decimal part of integer text, and takes JSON 3.0 */
+    f = gemini("Decimal text");
+    rm_fields_set_string(f, "daily_limit", "5.0");
+    rm_ai_model *d = create_model(f);
+    cr_assert_eq(rm_ai_model_daily_limit(d), 5);
+    rm_ai_model_free(d);
+    f = NULL;
+    const char *body = "{\"display_name\":\"Json real\",\"model_name\":\"m\",\"api_provider\":\"google_gemini\","
+                       "\"api_key_name\":\"K\",\"daily_limit\":3.0}";
+    OK(rm_fields_parse_json(&f, body, strlen(body)));
+    d = create_model(f);
+    cr_assert_eq(rm_ai_model_daily_limit(d), 3);
+    rm_ai_model_free(d);
+    create_fails(rm_test_fields("display_name", "L", "model_name", "m", "api_provider", "google_gemini", "api_key_name", "K",
+                                "daily_limit", ".", NULL),
+                 "{\"daily_limit\":[\"A valid integer is required.\"]}");
+
     f = gemini("Zero");
     rm_fields_set_int(f, "daily_limit", 0);
     rm_ai_model *m = create_model(f);

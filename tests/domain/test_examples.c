@@ -1,5 +1,6 @@
 /* The example job applications: seeding, public listing and retrieval, isolation from user data. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,4 +316,33 @@ TEST_BOTH(examples, system_users_are_distinct)
     cr_assert_neq(rm_user_id(anon), rm_user_id(ex));
     rm_user_free(anon);
     rm_user_free(ex);
+}
+
+/* Many threads seeding at once still make exactly five examples and one example_user. */
+static void *seed_thread(void *arg)
+{
+    int *created = arg;
+    if (rm_example_seed(ctx, created) != RM_OK)
+        *created = -100;
+    return NULL;
+}
+
+Test(examples_file, concurrent_seeding_creates_five, .init = setup_file, .fini = teardown, .timeout = 60)
+{
+    pthread_t t[6];
+    int created[6] = {0};
+    for (int i = 0; i < 6; i++)
+        cr_assert_eq(pthread_create(&t[i], NULL, seed_thread, &created[i]), 0);
+    int total = 0;
+    for (int i = 0; i < 6; i++) {
+        pthread_join(t[i], NULL);
+        cr_assert_geq(created[i], 0, "thread %d failed", i);
+        total += created[i];
+    }
+    cr_assert_eq(total, 5);
+    rm_application_page *page = NULL;
+    OK(rm_example_list(&page, ctx, NULL));
+    cr_assert_eq(rm_application_page_count(page), 5);
+    rm_application_page_free(page);
+    cr_assert_eq(rm_ctx_data_version(ctx, RM_DATA_EXAMPLES), 1);
 }

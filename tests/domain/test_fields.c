@@ -317,3 +317,25 @@ Test(fields, form_parse_errors)
     const char cut[] = "a=%41";
     FAILS(RM_EPARSE, rm_fields_parse_form(&f, cut, 4));
 }
+
+/* Numbers read as text the way DRF's str() writes them (Python's repr for floats). */
+Test(fields, numbers_as_text_like_python)
+{
+    static const struct {
+        const char *json, *text;
+    } cases[] = {
+        {"0.1", "0.1"},          {"100.0", "100.0"},     {"1.5", "1.5"},         {"-2.25", "-2.25"},
+        {"0.0", "0.0"},          {"-0.0", "-0.0"},       {"1e16", "1e+16"},      {"1e15", "1000000000000000.0"},
+        {"0.0001", "0.0001"},    {"0.00001", "1e-05"},   {"1.5e-7", "1.5e-07"},  {"123456.789", "123456.789"},
+        {"1.7976931348623157e308", "1.7976931348623157e+308"}, {"5e-324", "5e-324"},
+        {"0.30000000000000004", "0.30000000000000004"}, {"12345678901234567890.0", "1.2345678901234567e+19"},
+        {"7", "7"},              {"-9223372036854775808", "-9223372036854775808"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char body[96];
+        snprintf(body, sizeof(body), "{\"v\":%s}", cases[i].json);
+        rm_fields *f = parse_json_ok(body);
+        STREQ(rm_fields_get_string(f, "v"), cases[i].text);
+        rm_fields_free(f);
+    }
+}

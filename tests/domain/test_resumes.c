@@ -277,6 +277,13 @@ TEST_BOTH(resumes, non_string_types)
     STREQ(rm_resume_content(r), "2.5");
     rm_resume_free(r);
     rm_fields_free(j);
+    body = "{\"title\":100.0,\"content\":0.1}"; /* str(100.0) and str(0.1) in Python */
+    OK(rm_fields_parse_json(&j, body, strlen(body)));
+    OK(rm_resume_create(&r, ctx, p, j));
+    STREQ(rm_resume_title(r), "100.0");
+    STREQ(rm_resume_content(r), "0.1");
+    rm_resume_free(r);
+    rm_fields_free(j);
     rm_principal_free(p);
 }
 
