@@ -193,6 +193,11 @@ static void usage(FILE *f, int admin)
           "  ROTATE_REFRESH_TOKENS 1/true: refreshing also returns a new refresh token\n"
           "  RESUMATE_PASSWORD_ITERATIONS  PBKDF2 iterations for new password hashes (default 720000;\n"
           "                        lower only for tests)\n"
+          "  GEMINI_API_KEY, OPENROUTER_API_KEY  provider keys, named by each model's api_key_name\n"
+          "                        (several comma-separated keys are used round-robin)\n"
+          "  RESUMATE_GEMINI_BASE_URL, RESUMATE_OPENROUTER_BASE_URL  provider endpoints (tests, proxies)\n"
+          "  AI_MAX_ATTEMPTS, AI_BACKOFF_MS, AI_DEADLINE_MS  provider retries: attempts per model (default 3),\n"
+          "                        first backoff (default 500), overall deadline (default 120000)\n"
           "  ACCESS_LOG            0 disables the JSON access log on stderr (default on)\n"
           "  SHUTDOWN_GRACE        seconds in-flight requests get to finish on SIGTERM (default 10)\n",
           f);
@@ -404,6 +409,15 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
         return -1;
     cfg->refresh_lifetime = v;
     cfg->rotate_refresh = parse_bool(env("ROTATE_REFRESH_TOKENS"));
+    if (env_long("AI_MAX_ATTEMPTS", 0, 100, 0, &v))
+        return -1;
+    cfg->ai_max_attempts = (int32_t)v;
+    if (env_long("AI_BACKOFF_MS", 0, 3600000, 0, &v))
+        return -1;
+    cfg->ai_backoff_ms = v;
+    if (env_long("AI_DEADLINE_MS", 0, 3600000, 0, &v))
+        return -1;
+    cfg->ai_deadline_ms = v;
     if (env_long("CACHE_TTL", 0, 1L << 30, 60, &v))
         return -1;
     cfg->cache_ttl = (int)v;
@@ -606,6 +620,9 @@ int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
     o.access_token_lifetime = cfg->access_lifetime;
     o.refresh_token_lifetime = cfg->refresh_lifetime;
     o.rotate_refresh_tokens = cfg->rotate_refresh;
+    o.ai_max_attempts = cfg->ai_max_attempts;
+    o.ai_backoff_base_ms = cfg->ai_backoff_ms;
+    o.ai_deadline_ms = cfg->ai_deadline_ms;
     int rc = rm_ctx_new(out, &o);
     if (rc) {
         /* The library's messages carry no secrets (no URL with its password). */

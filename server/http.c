@@ -149,7 +149,11 @@ void srv_reply_detail(struct srv_reply *out, unsigned status, const char *detail
 
 void srv_reply_error(struct srv_reply *out, int status)
 {
-    const rm_error *e = rm_error_last();
+    srv_reply_error_from(out, status, rm_error_last());
+}
+
+void srv_reply_error_from(struct srv_reply *out, int status, const rm_error *e)
+{
     switch (status) {
     case RM_EINVALID: {
         char *json = NULL;
@@ -901,6 +905,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     struct srv_reply out = { 0 };
     srv_handler async = NULL;
     handle(r, &out, &async);
+    if (out.suspended)
+        return MHD_YES; /* resumed by the work's completion */
     if (async) {
         struct job *j = malloc(sizeof *j);
         if (j) {
@@ -975,6 +981,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
     reply_free(&r->pending);
     rm_principal_free(r->who);
     rm_fields_free(r->fields);
+    free(r->idempotency_key);
     free(r->body);
     free(r);
     atomic_fetch_sub(&s->in_flight, 1);
@@ -999,6 +1006,8 @@ int srv_start(struct srv *s, int listen_fd)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
     if (cfg->debug)
         flags |= MHD_USE_ERROR_LOG;
+    if (srv_generate_start())
+        return -1;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, access_handler, s,
                                  MHD_OPTION_LISTEN_SOCKET, listen_fd,
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
@@ -1016,6 +1025,7 @@ void srv_stop(struct srv *s)
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
     s->daemon = NULL;
+    srv_generate_stop();
 }
 
 int srv_storage_ok(struct srv *s)

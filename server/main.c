@@ -131,6 +131,12 @@ int main(int argc, char **argv)
     while ((atomic_load(&s.in_flight) > 0 || srv_pool_pending() > 0) && srv_now_ns() < deadline)
         nanosleep(&nap, NULL);
     long left = atomic_load(&s.in_flight);
+    /* Generations still running past the grace period are cancelled (nothing is saved for them);
+     * their connections resume with 503 before the daemon stops. */
+    srv_generate_cancel_all();
+    deadline = srv_now_ns() + 2000000000LL;
+    while (atomic_load(&s.in_flight) > 0 && srv_now_ns() < deadline)
+        nanosleep(&nap, NULL);
     /* Queued jobs still run (they resume their connections) before the daemon stops. */
     srv_pool_stop();
     srv_stop(&s);

@@ -143,6 +143,9 @@ char *srv_metrics_render(struct srv *s, size_t *len)
             "# TYPE resumate_worker_jobs_pending gauge\n"
             "resumate_worker_jobs_pending %ld\n",
         srv_pool_pending());
+    char gen[4096];
+    size_t gl = srv_generate_metrics(gen, sizeof gen);
+    put(&b, "%.*s", (int)gl, gen);
     *len = b.len;
     return b.p;
 }

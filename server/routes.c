@@ -389,15 +389,6 @@ static void h_blacklist(struct srv_req *r, struct srv_reply *out)
         srv_reply_static(out, 200, "{}");
 }
 
-/* ---- AI generation ---- */
-
-static void h_generate(struct srv_req *r, struct srv_reply *out)
-{
-    (void)r;
-    /* include/resumate/ai.h has not landed yet: say so rather than pretend. */
-    srv_reply_static(out, 503, "{\"error\": \"AI generation is not available in this build\"}");
-}
-
 /* ---- resumes ---- */
 
 static void reply_resume(struct srv_reply *out, int rc, rm_resume *res, unsigned status)
@@ -605,7 +596,7 @@ const struct srv_route srv_routes[] = {
       .post = h_blacklist },
     { "/api/ai/models/", M_GET, 0, AUTH_OPTIONAL, 0, 0, "ai", "List the active AI models", .get = h_models },
     { "/api/ai/generate/", M_POST, 0, AUTH_OPTIONAL, 0, 0, "ai", "Generate a resume with an AI model",
-      .post = h_generate },
+      .post = srv_h_generate },
     { "/api/resumes/", M_GET | M_POST, 0, AUTH_REQUIRED, 0, 0, "resumes", "List or create resumes",
       .get = h_resume_list, .post = h_resume_create },
     { "/api/resumes/{id}/", M_GET | M_PUT | M_PATCH | M_DELETE, 0, AUTH_REQUIRED, 0, 0, "resumes",

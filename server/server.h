@@ -51,6 +51,8 @@ struct srv_config {
     struct srv_rate rate_anon, rate_user, rate_auth;
     uint32_t password_iterations;
     int64_t access_lifetime, refresh_lifetime;
+    int32_t ai_max_attempts;
+    int64_t ai_backoff_ms, ai_deadline_ms;
     int rotate_refresh;
     int cache_ttl;             /* seconds a cached list may serve changes made by other processes */
     int access_log;
@@ -115,6 +117,7 @@ struct srv_reply {
     char *location;                 /* owned (malloc) */
     int close;                      /* ask for Connection: close */
     int preflight;                  /* a CORS preflight answer */
+    int suspended;                  /* the handler suspended the connection; the answer comes later */
 };
 
 struct srv_req {
@@ -137,6 +140,8 @@ struct srv_req {
     unsigned status_sent;
     size_t bytes_sent;
     int64_t user_id;                /* for the access log; 0 anonymous */
+    struct gen *gen;                /* an AI generation in flight (generate.c) */
+    char *idempotency_key;
 };
 
 /* Reply helpers (http.c). */
@@ -146,6 +151,8 @@ void srv_reply_static(struct srv_reply *out, unsigned status, const char *json);
 void srv_reply_detail(struct srv_reply *out, unsigned status, const char *detail);
 /* Map the calling thread's last library error to an HTTP answer (400 field errors, 404, …). */
 void srv_reply_error(struct srv_reply *out, int status);
+/* The same for an error passed explicitly (completion callbacks). */
+void srv_reply_error_from(struct srv_reply *out, int status, const rm_error *err);
 /* Build a JSON string value (escaped, with quotes) into a malloc'd buffer. */
 char *srv_json_string(const char *s);
 
@@ -212,6 +219,15 @@ char *srv_metrics_render(struct srv *s, size_t *len);
 char *srv_openapi_build(size_t *len);
 /* Print every route and its methods, one per line ("GET,POST /api/resumes/"). */
 void srv_routes_print(void);
+
+/* ---- AI generation (generate.c) ---- */
+
+void srv_h_generate(struct srv_req *r, struct srv_reply *out);
+int srv_generate_start(void);
+void srv_generate_cancel_all(void);
+void srv_generate_stop(void);
+/* Append the generation counters in Prometheus text to buf; returns the bytes written. */
+size_t srv_generate_metrics(char *buf, size_t cap);
 
 /* ---- helpers ---- */
 int64_t srv_now_ns(void);       /* monotonic */

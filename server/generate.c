@@ -1,0 +1,292 @@
+/*
+ * POST /api/ai/generate/ on top of rm_ai_generate_async(): the connection is suspended while the
+ * provider works (no HTTP thread waits), and resumed from the completion callback. A watcher thread
+ * looks at the sockets of suspended generations (libmicrohttpd does not poll suspended connections)
+ * and cancels the generation of a client that went away, so no provider call and no resume are left
+ * behind for nobody.
+ */
+#include "server.h"
+
+#include <microhttpd.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <resumate/ai.h>
+
+/* A generation in flight. Two references: the completion callback's and the starting handler's
+ * (plus one held briefly by the watcher while it cancels). */
+struct gen {
+    struct gen *next;
+    rm_ai_job *job;
+    int fd;
+    int done;
+    int refs;
+    int provider;          /* index into provider_names */
+};
+
+static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gen_cond = PTHREAD_COND_INITIALIZER;
+static struct gen *gen_list;
+static pthread_t watcher;
+static int watcher_running, watcher_stop;
+
+/* ---- metrics: generations by provider and outcome ---- */
+
+static const char *const provider_names[] = { "google_gemini", "open_router", "openai_compatible", "unknown" };
+#define NPROV 4
+static const char *const outcome_names[] = { "ok", "invalid", "limit", "upstream", "timeout", "canceled", "error" };
+#define NOUT 7
+static atomic_ulong gen_counts[NPROV][NOUT];
+
+static int outcome_of(int status)
+{
+    switch (status) {
+    case RM_OK: return 0;
+    case RM_EINVALID: return 1;
+    case RM_ELIMIT: return 2;
+    case RM_EUPSTREAM: return 3;
+    case RM_ETIMEOUT: return 4;
+    case RM_ECANCELED: return 5;
+    default: return 6;
+    }
+}
+
+static void count(int provider, int status)
+{
+    atomic_fetch_add_explicit(&gen_counts[provider][outcome_of(status)], 1, memory_order_relaxed);
+}
+
+size_t srv_generate_metrics(char *buf, size_t cap)
+{
+    size_t n = (size_t)snprintf(buf, cap, "# HELP resumate_ai_generations_total AI generations by provider and "
+                                          "outcome.\n# TYPE resumate_ai_generations_total counter\n");
+    for (int p = 0; p < NPROV; p++)
+        for (int o = 0; o < NOUT; o++) {
+            unsigned long v = atomic_load_explicit(&gen_counts[p][o], memory_order_relaxed);
+            if (v && n < cap)
+                n += (size_t)snprintf(buf + n, cap - n, "resumate_ai_generations_total{provider=\"%s\",outcome=\"%s\"} %lu\n",
+                                      provider_names[p], outcome_names[o], v);
+        }
+    return n < cap ? n : cap;
+}
+
+/* ---- the list of suspended generations ---- */
+
+static void gen_release_locked(struct gen *g)
+{
+    if (--g->refs == 0) {
+        rm_ai_job_free(g->job);
+        free(g);
+    }
+}
+
+static void gen_unlink_locked(struct gen *g)
+{
+    for (struct gen **pp = &gen_list; *pp; pp = &(*pp)->next)
+        if (*pp == g) {
+            *pp = g->next;
+            break;
+        }
+    g->done = 1;
+}
+
+/* Whether the peer closed its end (EOF) or the socket failed. */
+static int peer_gone(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
+    if (poll(&p, 1, 0) <= 0)
+        return 0;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+        return 1;
+    if (p.revents & POLLIN) {
+        char c;
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n == 0;
+    }
+    return 0;
+}
+
+static void *watch_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&gen_lock);
+    while (!watcher_stop) {
+        struct gen *cancel[64];
+        int n = 0;
+        for (struct gen *g = gen_list; g && n < 64; g = g->next)
+            if (!g->done && g->job && g->fd >= 0 && peer_gone(g->fd)) {
+                g->refs++;
+                g->fd = -1; /* cancel once */
+                cancel[n++] = g;
+            }
+        pthread_mutex_unlock(&gen_lock);
+        for (int i = 0; i < n; i++)
+            rm_ai_job_cancel(cancel[i]->job);
+        pthread_mutex_lock(&gen_lock);
+        for (int i = 0; i < n; i++)
+            gen_release_locked(cancel[i]);
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 100 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000;
+        }
+        if (!watcher_stop)
+            pthread_cond_timedwait(&gen_cond, &gen_lock, &until);
+    }
+    pthread_mutex_unlock(&gen_lock);
+    return NULL;
+}
+
+int srv_generate_start(void)
+{
+    watcher_stop = 0;
+    if (pthread_create(&watcher, NULL, watch_main, NULL))
+        return -1;
+    watcher_running = 1;
+    return 0;
+}
+
+void srv_generate_cancel_all(void)
+{
+    struct gen *cancel[256];
+    int n = 0;
+    pthread_mutex_lock(&gen_lock);
+    for (struct gen *g = gen_list; g && n < 256; g = g->next)
+        if (!g->done && g->job) {
+            g->refs++;
+            cancel[n++] = g;
+        }
+    pthread_mutex_unlock(&gen_lock);
+    for (int i = 0; i < n; i++)
+        rm_ai_job_cancel(cancel[i]->job);
+    pthread_mutex_lock(&gen_lock);
+    for (int i = 0; i < n; i++)
+        gen_release_locked(cancel[i]);
+    pthread_mutex_unlock(&gen_lock);
+}
+
+void srv_generate_stop(void)
+{
+    if (!watcher_running)
+        return;
+    pthread_mutex_lock(&gen_lock);
+    watcher_stop = 1;
+    pthread_cond_broadcast(&gen_cond);
+    pthread_mutex_unlock(&gen_lock);
+    pthread_join(watcher, NULL);
+    watcher_running = 0;
+}
+
+/* ---- the handler ---- */
+
+static void render_outcome(struct srv_reply *out, int status, const rm_ai_result *result, const rm_error *err)
+{
+    if (status == RM_OK) {
+        char *json = NULL;
+        if (rm_ai_result_to_json(&json, result) == RM_OK)
+            srv_reply_lib(out, 201, json);
+        else
+            srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
+        return;
+    }
+    switch (status) {
+    case RM_ECONFLICT:
+        srv_reply_static(out, 409, "{\"detail\": \"A request with this Idempotency-Key is still running.\"}");
+        return;
+    case RM_ETIMEOUT:
+        srv_reply_static(out, 503, "{\"error\": \"The AI provider did not answer in time. Please try again.\"}");
+        return;
+    case RM_ECANCELED:
+        srv_reply_static(out, 503, "{\"error\": \"The generation was cancelled.\"}");
+        return;
+    default:
+        srv_reply_error_from(out, status, err);
+    }
+}
+
+static void gen_done(void *userdata, int status, rm_ai_result *result, const rm_error *err)
+{
+    struct srv_req *r = userdata;
+    struct gen *g = r->gen;
+    render_outcome(&r->pending, status, result, err);
+    rm_ai_result_free(result);
+    count(g->provider, status);
+    pthread_mutex_lock(&gen_lock);
+    gen_unlink_locked(g);
+    gen_release_locked(g);
+    pthread_mutex_unlock(&gen_lock);
+    r->stage = 3;
+    MHD_resume_connection(r->conn);
+}
+
+static int provider_index(rm_ctx *ctx, const rm_fields *fields)
+{
+    const char *name = rm_fields_get_string(fields, "model");
+    rm_ai_model *m = NULL;
+    int idx = NPROV - 1;
+    if (name && rm_ai_model_get(&m, ctx, name) == RM_OK) {
+        const char *p = rm_ai_model_api_provider(m);
+        for (int i = 0; i < NPROV - 1; i++)
+            if (strcmp(p, provider_names[i]) == 0)
+                idx = i;
+    }
+    rm_ai_model_free(m);
+    rm_error_clear();
+    return idx;
+}
+
+void srv_h_generate(struct srv_req *r, struct srv_reply *out)
+{
+    rm_ctx *ctx = r->srv->ctx;
+    if (!r->who && rm_principal_anonymous(&r->who) != RM_OK) {
+        srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
+        return;
+    }
+    int provider = provider_index(ctx, r->fields);
+    rm_ai_generate_options opts = RM_AI_GENERATE_OPTIONS_INIT;
+    const char *key = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (key && *key) {
+        r->idempotency_key = strdup(key);
+        opts.idempotency_key = r->idempotency_key;
+    }
+    struct gen *g = calloc(1, sizeof *g);
+    if (!g) {
+        srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
+        return;
+    }
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    g->fd = ci ? ci->connect_fd : -1;
+    g->refs = 2;
+    g->provider = provider;
+    r->gen = g;
+    pthread_mutex_lock(&gen_lock);
+    g->next = gen_list;
+    gen_list = g;
+    pthread_mutex_unlock(&gen_lock);
+
+    r->stage = 2;
+    MHD_suspend_connection(r->conn);
+    out->suspended = 1;
+    rm_ai_job *job = NULL;
+    int rc = rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, NULL, gen_done, r);
+    pthread_mutex_lock(&gen_lock);
+    g->job = job;
+    if (rc != RM_OK) { /* failed before starting: on_done will not run, drop its reference too */
+        gen_unlink_locked(g);
+        g->refs--;
+    }
+    gen_release_locked(g); /* the handler's reference */
+    pthread_mutex_unlock(&gen_lock);
+    if (rc != RM_OK) {
+        count(provider, rc);
+        render_outcome(&r->pending, rc, NULL, rm_error_last());
+        r->stage = 3;
+        MHD_resume_connection(r->conn);
+    }
+}
