@@ -1,5 +1,7 @@
 # Entry points; the work is done by scripts/ and CMake.
-#   make run      install what is missing, build, run the main program (scripts/run.sh)
+#   make run      install what is missing, build, run the main program (scripts/run.sh):
+#                 resumate-server on 127.0.0.1:8000; server flags go in ARGS="--port 8080 ..."
+#   make example  build and run examples/basic
 #   make test     install what is missing, build, run every test suite (scripts/test.sh)
 #   make deps     only install the dependencies
 #   make build    configure and build into $(BUILD_DIR)
@@ -11,11 +13,14 @@ PREFIX ?= /usr/local
 export RM_BUILD_DIR := $(BUILD_DIR)
 export RM_ASAN_BUILD_DIR := $(ASAN_BUILD_DIR)
 
-.PHONY: all run test deps build install clean
+.PHONY: all run example test deps build install clean
 all: build
 
 run:
-	bash scripts/run.sh
+	bash scripts/run.sh $(ARGS)
+
+example: build
+	$(BUILD_DIR)/examples/basic
 
 test:
 	bash scripts/test.sh
