@@ -801,6 +801,9 @@ TEST_BOTH(applications, cursor_walks_every_page_once)
     make_many(q, 3, other, false);
     for (int64_t limit = 1; limit <= 24; limit += (limit < 6 ? 1 : 6))
         cr_assert_eq(walk(p, limit, NULL, ids, 23), 23, "limit %lld", (long long)limit);
+    cr_assert_eq(walk(q, 2, NULL, other, 3), 3, "the other user's list is separate");
+    rm_principal_free(p);
+    rm_principal_free(q);
 }
 
 TEST_BOTH(applications, cursor_with_equal_times)
@@ -810,6 +813,7 @@ TEST_BOTH(applications, cursor_with_equal_times)
     make_many(p, 9, ids, true); /* one timestamp: the id breaks the tie */
     for (int64_t limit = 1; limit <= 5; limit++)
         cr_assert_eq(walk(p, limit, NULL, ids, 9), 9);
+    rm_principal_free(p);
 }
 
 TEST_BOTH(applications, cursor_is_stable_under_inserts_and_deletes)
