@@ -50,7 +50,10 @@ class Server:
         self.db = self.workdir / "db.sqlite3"
         self.env = dict(os.environ)
         for k in list(self.env):
-            if k in ("DATABASE_URL", "DB_NAME", "PORT", "ALLOWED_HOSTS", "CORS_ALLOWED_ORIGINS", "TRUSTED_PROXIES"):
+            # nothing from the caller's environment may point the server at a real database or provider
+            if k in ("DATABASE_URL", "DB_NAME", "PORT", "ALLOWED_HOSTS", "CORS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",
+                     "GEMINI_API_KEY", "OPENROUTER_API_KEY", "RESUMATE_GEMINI_BASE_URL",
+                     "RESUMATE_OPENROUTER_BASE_URL"):
                 del self.env[k]
         self.env.update(BASE_ENV)
         self.env["DATABASE_URL"] = f"sqlite:///{self.db}"  # absolute path: sqlite:////tmp/...

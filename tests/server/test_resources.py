@@ -220,9 +220,3 @@ def test_examples_list_detail_and_cache(server, alice):
     assert server.get("/api/example-job-applications/999999/").status_code == 404
     # examples are not anyone's own applications
     assert ex["id"] not in [a["id"] for a in server.get("/api/job-applications/", token=tok).json()]
-
-
-def test_generation_is_not_available_yet(server):
-    r = server.post("/api/ai/generate/", json={"model": "Deepseek", "user_input": "x" * 60})
-    assert r.status_code == 503
-    assert r.json() == {"error": "AI generation is not available in this build"}

@@ -1,0 +1,154 @@
+"""POST /api/ai/generate/ against the fake AI provider of tests/ai (real HTTP on 127.0.0.1)."""
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import Server
+
+FAKE = Path(__file__).resolve().parents[1] / "ai" / "fake_provider.py"
+INPUT = "I am a backend engineer with ten years of C, Python and PostgreSQL experience."
+KEYS = {"OPENROUTER_API_KEY": "sk-or-test-key-123", "GEMINI_API_KEY": "gm-test-key-456"}
+
+
+@pytest.fixture(scope="module")
+def fake():
+    proc = subprocess.Popen([sys.executable, str(FAKE)], stdout=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline().split()[1])
+    url = f"http://127.0.0.1:{port}"
+    yield url
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def control(fake, what, body=None):
+    if body is None:
+        return requests.get(f"{fake}/_control/{what}", timeout=10).json()
+    return requests.post(f"{fake}/_control/{what}", json=body, timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gen_server(fake, tmp_path_factory):
+    env = {"RESUMATE_OPENROUTER_BASE_URL": f"{fake}/api/v1", "RESUMATE_GEMINI_BASE_URL": fake,
+           "AI_BACKOFF_MS": "10", "AI_MAX_ATTEMPTS": "2", **KEYS}
+    srv = Server(tmp_path_factory.mktemp("gen"), env=env).start()
+    yield srv
+    assert srv.stop() == 0
+
+
+@pytest.fixture(autouse=True)
+def reset(fake):
+    control(fake, "reset", {})
+
+
+def resume_count(srv):
+    with sqlite3.connect(srv.db) as db:
+        return db.execute("SELECT count(*) FROM resume_resume").fetchone()[0]
+
+
+def test_anonymous_generation_with_a_public_model(gen_server):
+    r = gen_server.post("/api/ai/generate/", json={"model": "deepseek", "user_input": INPUT})
+    assert r.status_code == 201
+    body = r.json()
+    assert set(body) == {"resume_id", "content"} and body["content"].startswith("# Jane Doe")
+    # saved under the inactive anonymous_user, so nobody's list shows it
+    _, tok, _ = gen_server.new_user()
+    assert gen_server.get("/api/resumes/", token=tok).json() == []
+
+
+def test_logged_in_generation_honours_the_title(gen_server, fake):
+    _, tok, _ = gen_server.new_user()
+    r = gen_server.post("/api/ai/generate/", token=tok, json={"model": "Gemini", "user_input": INPUT,
+                                                              "title": "For ACME"})
+    assert r.status_code == 201
+    mine = gen_server.get("/api/resumes/", token=tok).json()
+    assert [(x["id"], x["title"]) for x in mine] == [(r.json()["resume_id"], "For ACME")]
+    calls = control(fake, "log")
+    assert len(calls) == 1 and "gemini-2.0-flash-exp" in calls[0]["path"]
+
+
+def test_validation_and_policy_errors(gen_server):
+    r = gen_server.post("/api/ai/generate/", json={"model": "Gemini", "user_input": INPUT})
+    assert r.status_code == 400
+    assert r.json() == {"model": ["You must be logged in to use the Gemini model."]}
+    r = gen_server.post("/api/ai/generate/", json={"model": "gpt-99", "user_input": "too short"})
+    assert r.status_code == 400
+    assert r.json() == {"model": ["This model is not valid or is currently disabled."],
+                        "user_input": ["Ensure this field has at least 50 characters."]}
+    r = gen_server.post("/api/ai/generate/", json={})
+    assert r.status_code == 400 and r.json()["user_input"] == ["This field is required."]
+
+
+def test_daily_limit_is_enforced(gen_server):
+    _, tok, _ = gen_server.new_user()
+    codes = [gen_server.post("/api/ai/generate/", token=tok, json={"model": "Gemini", "user_input": INPUT}).status_code
+             for _ in range(5)]
+    assert codes == [201] * 5
+    r = gen_server.post("/api/ai/generate/", token=tok, json={"model": "Gemini", "user_input": INPUT})
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["Retry-After"]) <= 86400
+    assert "detail" in r.json()
+
+
+def test_provider_failure_is_503_without_secrets(gen_server, fake):
+    control(fake, "script", {"model": "*", "steps": [
+        {"status": 500, "kind": "error", "message": "boom", "raw": "upstream secret body"}] * 4})
+    before = resume_count(gen_server)
+    r = gen_server.post("/api/ai/generate/", json={"model": "Deepseek", "user_input": INPUT})
+    assert r.status_code == 503
+    text = r.text
+    assert set(r.json()) == {"error"}
+    assert "upstream secret body" not in text and KEYS["OPENROUTER_API_KEY"] not in text
+    assert resume_count(gen_server) == before
+    assert KEYS["OPENROUTER_API_KEY"] not in gen_server.log_text()
+
+
+def test_missing_key_is_503(fake, make_server):
+    srv = make_server(env={"RESUMATE_OPENROUTER_BASE_URL": f"{fake}/api/v1", "OPENROUTER_API_KEY": ""})
+    r = srv.post("/api/ai/generate/", json={"model": "Cypher", "user_input": INPUT})
+    assert r.status_code == 503
+    assert set(r.json()) == {"error"}
+    assert control(fake, "log") == []
+
+
+def test_idempotency_key_replays(gen_server, fake):
+    _, tok, _ = gen_server.new_user()
+    h = {"Idempotency-Key": "abc-123"}
+    a = gen_server.post("/api/ai/generate/", token=tok, headers=h, json={"model": "Cypher", "user_input": INPUT})
+    b = gen_server.post("/api/ai/generate/", token=tok, headers=h, json={"model": "Cypher", "user_input": INPUT})
+    assert a.status_code == 201 and b.status_code in (200, 201)
+    assert a.json()["resume_id"] == b.json()["resume_id"]
+    assert len(control(fake, "log")) == 1
+
+
+def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
+    s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+              b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not control(fake, "log"):
+        time.sleep(0.05)
+    assert control(fake, "log"), "the provider was never called"
+    s.close()
+    deadline = time.monotonic() + 10
+    outcome = None
+    while time.monotonic() < deadline:
+        outcome = control(fake, "log")[0]["outcome"]
+        if outcome != "pending":
+            break
+        time.sleep(0.05)
+    assert outcome == "client_closed"  # the server aborted the provider request
+    time.sleep(0.3)
+    assert resume_count(gen_server) == before
+    m = gen_server.get("/metrics").text
+    assert 'resumate_ai_generations_total{provider="open_router",outcome="canceled"} 1' in m
+    assert 'resumate_ai_generations_total{provider="open_router",outcome="ok"}' in m
