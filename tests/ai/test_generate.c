@@ -7,6 +7,8 @@
 #include <resumate/resumate.h>
 
 static rm_ctx *ctx;
+static void *allocated[8]; /* test-side state, freed once the ctx has stopped */
+static int nallocated;
 static char *db_path;
 static rm_principal *alice, *anon;
 static rm_test_clock_state clk = {.now_us = INT64_C(1753401540000000)}; /* 2025-07-24T23:59:00Z */
@@ -80,6 +82,8 @@ static void teardown(void)
     rm_principal_free(alice);
     rm_principal_free(anon);
     rm_ctx_free(ctx);
+    for (int i = 0; i < nallocated; i++)
+        free(allocated[i]);
     fake_stop();
 }
 
@@ -602,6 +606,7 @@ static waiter *waiter_new(void)
     waiter *w = calloc(1, sizeof(*w));
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
+    allocated[nallocated++] = w;
     return w;
 }
 

@@ -7,6 +7,8 @@
 #include <resumate/resumate.h>
 
 static rm_transport *tp;
+static void *allocated[8]; /* test-side state, freed once the transport has stopped */
+static int nallocated;
 
 static void setup(void)
 {
@@ -18,6 +20,8 @@ static void setup(void)
 static void teardown(void)
 {
     rm_transport_free(tp);
+    for (int i = 0; i < nallocated; i++)
+        free(allocated[i]);
     fake_stop();
 }
 
@@ -107,6 +111,7 @@ static collector *collector_new(void)
     collector *c = calloc(1, sizeof(*c));
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
+    allocated[nallocated++] = c;
     return c;
 }
 
