@@ -76,7 +76,8 @@ RM_EXTERN int rm_ai_generate_options_init(rm_ai_generate_options *opts, unsigned
  *         RM_ELIMIT (daily limit; rm_error_retry_after() gives the seconds until the next UTC midnight);
  *         RM_ECONFLICT (a request with the same idempotency key is still running);
  *         RM_EUPSTREAM with an ::rm_reason (RM_UPSTREAM_NO_KEY names the variable, never its value;
- *         no message ever contains a key or a raw provider answer); RM_ETIMEOUT (overall deadline);
+ *         no message ever contains a key or a raw provider answer; the overall deadline ending
+ *         gives RM_UPSTREAM_UNAVAILABLE); RM_ECANCELED (async only);
  *         RM_ESTORAGE; RM_EMISUSE; RM_ENOMEM.
  * Thread-safety: safe on a shared ctx; blocks the calling thread (never call it from a transport
  * callback). @since 1.0
