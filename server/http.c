@@ -780,8 +780,8 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
         out->preflight = 1;
         return;
     }
-    if (!accept_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept"), (rt->methods & M_POST) &&
-                                                                                   strstr(rt->pattern, "generate"))) {
+    /* Streaming generation (text/event-stream) is not served yet: such an Accept alone is a 406. */
+    if (!accept_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept"), 0)) {
         srv_reply_static(out, 406, "{\"detail\": \"Could not satisfy the request Accept header.\"}");
         return;
     }
