@@ -9,7 +9,10 @@ packages=(build-essential cmake pkg-config libsqlite3-dev libjansson-dev libssl-
           swig abigail-tools doxygen wrk nginx python3-pip)
 # The Go binding's tests need a Go toolchain, once that binding exists.
 [ -f bindings/go/go.mod ] && packages+=(golang-go)
-python_modules=(pytest:pytest PyJWT:jwt requests:requests)   # pip name:import name
+# The interop tests compare with the real simplejwt 5.3.x (which writes user_id as an integer, like
+# the Django ResuMate server).
+python_modules=(pytest:pytest PyJWT:jwt requests:requests Django:django djangorestframework:rest_framework
+                djangorestframework-simplejwt==5.3.1:rest_framework_simplejwt)   # pip name:import name
 
 as_root() {
     if [ "$(id -u)" = 0 ]; then "$@"
