@@ -1,0 +1,3 @@
+module resumate
+
+go 1.21
