@@ -241,6 +241,169 @@ static int provider_index(rm_ctx *ctx, const rm_fields *fields)
     return idx;
 }
 
+/* ---- streaming (Accept: text/event-stream) ---- */
+
+/* The events of one streamed generation, written by the library's callbacks and read by
+ * libmicrohttpd's content reader, which suspends the connection while there is nothing to send. */
+struct stream {
+    pthread_mutex_t lock;
+    char *buf;
+    size_t len, cap, off;
+    int finished;          /* the final event is in buf */
+    int waiting;           /* the reader suspended the connection */
+    int closed;            /* libmicrohttpd released the response */
+    int refs;              /* the response's and the library callbacks' */
+    struct MHD_Connection *conn;
+    struct gen *g;
+};
+
+static void stream_release(struct stream *st)
+{
+    pthread_mutex_lock(&st->lock);
+    int last = --st->refs == 0;
+    pthread_mutex_unlock(&st->lock);
+    if (last) {
+        pthread_mutex_destroy(&st->lock);
+        free(st->buf);
+        free(st);
+    }
+}
+
+/* Append one SSE event (data is one line of JSON) and wake the reader. Called with st->lock held. */
+static void stream_event_locked(struct stream *st, const char *event, const char *data)
+{
+    size_t need = strlen(event) + strlen(data) + 32;
+    if (st->len + need > st->cap) {
+        size_t cap = st->cap ? st->cap * 2 : 4096;
+        while (cap < st->len + need)
+            cap *= 2;
+        char *b = realloc(st->buf, cap);
+        if (!b)
+            return;
+        st->buf = b;
+        st->cap = cap;
+    }
+    st->len += (size_t)snprintf(st->buf + st->len, st->cap - st->len, "event: %s\ndata: %s\n\n", event, data);
+    if (st->waiting && !st->closed) {
+        st->waiting = 0;
+        MHD_resume_connection(st->conn);
+    }
+}
+
+static int stream_chunk(void *userdata, const char *text, size_t len)
+{
+    struct stream *st = userdata;
+    char *copy = strndup(text, len);
+    char *js = copy ? srv_json_string(copy) : NULL;
+    free(copy);
+    if (!js)
+        return 1;
+    size_t n = strlen(js) + 16;
+    char *data = malloc(n);
+    if (data)
+        snprintf(data, n, "{\"text\": %s}", js);
+    free(js);
+    pthread_mutex_lock(&st->lock);
+    int gone = st->closed;
+    if (!gone && data)
+        stream_event_locked(st, "chunk", data);
+    pthread_mutex_unlock(&st->lock);
+    free(data);
+    return gone; /* nonzero cancels the generation */
+}
+
+static void stream_done(void *userdata, int status, rm_ai_result *result, const rm_error *err)
+{
+    struct stream *st = userdata;
+    struct srv_reply out = { 0 };
+    render_outcome(&out, status, result, err);
+    rm_ai_result_free(result);
+    const char *body = out.body ? out.body : "{}";
+    char *data = NULL;
+    if (status == RM_OK) {
+        data = strdup(body);
+    } else {
+        size_t n = strlen(body) + 32;
+        data = malloc(n);
+        if (data)
+            snprintf(data, n, "{\"status\": %u, \"body\": %s}", out.status, body);
+    }
+    if (out.body && out.body_free)
+        out.body_free(out.body);
+    count(st->g->provider, status);
+    pthread_mutex_lock(&st->lock);
+    stream_event_locked(st, status == RM_OK ? "done" : "error", data ? data : "{}");
+    st->finished = 1;
+    if (st->waiting && !st->closed) {
+        st->waiting = 0;
+        MHD_resume_connection(st->conn);
+    }
+    pthread_mutex_unlock(&st->lock);
+    free(data);
+    pthread_mutex_lock(&gen_lock);
+    gen_unlink_locked(st->g);
+    gen_release_locked(st->g);
+    pthread_mutex_unlock(&gen_lock);
+    stream_release(st);
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct stream *st = cls;
+    pthread_mutex_lock(&st->lock);
+    if (st->off < st->len) {
+        size_t n = st->len - st->off < max ? st->len - st->off : max;
+        memcpy(buf, st->buf + st->off, n);
+        st->off += n;
+        if (st->off == st->len)
+            st->off = st->len = 0;
+        pthread_mutex_unlock(&st->lock);
+        return (ssize_t)n;
+    }
+    if (st->finished) {
+        pthread_mutex_unlock(&st->lock);
+        return MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    st->waiting = 1; /* nothing yet: park the connection until the next event */
+    MHD_suspend_connection(st->conn);
+    pthread_mutex_unlock(&st->lock);
+    return 0;
+}
+
+static void stream_free(void *cls)
+{
+    struct stream *st = cls;
+    pthread_mutex_lock(&st->lock);
+    st->closed = 1;
+    int cancel = !st->finished;
+    pthread_mutex_unlock(&st->lock);
+    pthread_mutex_lock(&gen_lock);
+    struct gen *g = st->g;
+    rm_ai_job *job = cancel && !g->done ? g->job : NULL;
+    if (job)
+        g->refs++;
+    pthread_mutex_unlock(&gen_lock);
+    if (job) { /* the client left mid-stream */
+        rm_ai_job_cancel(job);
+        pthread_mutex_lock(&gen_lock);
+        gen_release_locked(g);
+        pthread_mutex_unlock(&gen_lock);
+    }
+    pthread_mutex_lock(&gen_lock);
+    gen_release_locked(g); /* the stream's reference */
+    pthread_mutex_unlock(&gen_lock);
+    stream_release(st);
+}
+
+static int wants_stream(struct srv_req *r)
+{
+    const char *accept = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept");
+    return accept && strcasestr(accept, "text/event-stream") != NULL;
+}
+
+/* ---- the handler ---- */
+
 void srv_h_generate(struct srv_req *r, struct srv_reply *out)
 {
     rm_ctx *ctx = r->srv->ctx;
@@ -256,37 +419,73 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
         opts.idempotency_key = r->idempotency_key;
     }
     struct gen *g = calloc(1, sizeof *g);
-    if (!g) {
+    int streaming = wants_stream(r);
+    struct stream *st = streaming ? calloc(1, sizeof *st) : NULL;
+    if (!g || (streaming && !st)) {
+        free(g);
+        free(st);
         srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
         return;
     }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     g->fd = ci ? ci->connect_fd : -1;
-    g->refs = 2;
+    g->refs = streaming ? 3 : 2; /* on_done's, this handler's, and the stream's */
     g->provider = provider;
     r->gen = g;
+    if (st) {
+        pthread_mutex_init(&st->lock, NULL);
+        st->conn = r->conn;
+        st->g = g;
+        st->refs = 2; /* the response's and the library callbacks' */
+    }
     pthread_mutex_lock(&gen_lock);
     g->next = gen_list;
     gen_list = g;
     pthread_mutex_unlock(&gen_lock);
 
-    r->stage = 2;
-    MHD_suspend_connection(r->conn);
-    out->suspended = 1;
+    if (!streaming) {
+        r->stage = 2;
+        MHD_suspend_connection(r->conn);
+        out->suspended = 1;
+    }
     rm_ai_job *job = NULL;
-    int rc = rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, NULL, gen_done, r);
+    int rc = streaming ? rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, stream_chunk, stream_done, st)
+                       : rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, NULL, gen_done, r);
     pthread_mutex_lock(&gen_lock);
     g->job = job;
     if (rc != RM_OK) { /* failed before starting: on_done will not run, drop its reference too */
         gen_unlink_locked(g);
-        g->refs--;
+        g->refs -= streaming ? 2 : 1;
     }
     gen_release_locked(g); /* the handler's reference */
     pthread_mutex_unlock(&gen_lock);
     if (rc != RM_OK) {
         count(provider, rc);
+        if (streaming) {
+            /* A plain JSON error, as without streaming. */
+            pthread_mutex_destroy(&st->lock);
+            free(st);
+            render_outcome(out, rc, NULL, rm_error_last());
+            return;
+        }
         render_outcome(&r->pending, rc, NULL, rm_error_last());
         r->stage = 3;
         MHD_resume_connection(r->conn);
+        return;
+    }
+    if (streaming) {
+        struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
+                                                                      stream_free);
+        if (!resp) { /* cannot answer: stop the work */
+            rm_ai_job_cancel(job);
+            stream_release(st);
+            srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
+            return;
+        }
+        MHD_add_response_header(resp, "Cache-Control", "no-cache");
+        MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+        out->status = 200;
+        out->custom = resp;
+        out->content_type = "text/event-stream";
     }
 }

@@ -212,6 +212,8 @@ static void reply_free(struct srv_reply *out)
         out->body_free(out->body);
     if (out->shared)
         srv_blob_unref(out->shared);
+    if (out->custom)
+        MHD_destroy_response(out->custom);
     free(out->location);
     memset(out, 0, sizeof *out);
 }
@@ -594,7 +596,10 @@ static enum MHD_Result send_reply(struct srv_req *r, struct srv_reply *out)
 {
     struct MHD_Response *resp;
     size_t len = 0;
-    if (out->shared) {
+    if (out->custom) {
+        resp = out->custom;
+        out->custom = NULL;
+    } else if (out->shared) {
         const char *data = srv_blob_data(out->shared, &len);
         resp = MHD_create_response_from_buffer_with_free_callback_cls(len, (void *)data, blob_free_cb, out->shared);
         out->shared = NULL;
@@ -612,7 +617,7 @@ static enum MHD_Result send_reply(struct srv_req *r, struct srv_reply *out)
         return MHD_NO;
     }
     const struct srv_config *cfg = r->srv->cfg;
-    if (len)
+    if (len || out->content_type)
         MHD_add_response_header(resp, "Content-Type", out->content_type ? out->content_type : "application/json");
     MHD_add_response_header(resp, "Vary", cfg->cors_origin_count ? "Accept, Origin" : "Accept");
     if (r->route && !r->route->no_host_check)
@@ -780,8 +785,7 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
         out->preflight = 1;
         return;
     }
-    /* Streaming generation (text/event-stream) is not served yet: such an Accept alone is a 406. */
-    if (!accept_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept"), 0)) {
+    if (!accept_ok(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Accept"), rt->post == srv_h_generate)) {
         srv_reply_static(out, 406, "{\"detail\": \"Could not satisfy the request Accept header.\"}");
         return;
     }

@@ -118,6 +118,7 @@ struct srv_reply {
     int close;                      /* ask for Connection: close */
     int preflight;                  /* a CORS preflight answer */
     int suspended;                  /* the handler suspended the connection; the answer comes later */
+    struct MHD_Response *custom;    /* a prepared response (streaming) instead of body */
 };
 
 struct srv_req {

@@ -152,3 +152,54 @@ def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
     m = gen_server.get("/metrics").text
     assert 'resumate_ai_generations_total{provider="open_router",outcome="canceled"} 1' in m
     assert 'resumate_ai_generations_total{provider="open_router",outcome="ok"}' in m
+
+
+def sse_events(raw):
+    events = []
+    for block in raw.split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line)
+        if "event" in lines:
+            events.append((lines["event"], json.loads(lines["data"])))
+    return events
+
+
+def test_streaming_generation_as_server_sent_events(gen_server, fake):
+    control(fake, "script", {"model": "*", "steps": [{"chunks": ["# Jane", "\n\nDoe ", "streams"], "drip": 0.1}]})
+    r = gen_server.post("/api/ai/generate/", headers={"Accept": "text/event-stream"},
+                        json={"model": "Deepseek", "user_input": INPUT}, stream=True)
+    assert r.status_code == 200
+    assert r.headers["Content-Type"] == "text/event-stream"
+    events = sse_events(r.content.decode())
+    assert [e for e, _ in events] == ["chunk", "chunk", "chunk", "done"]
+    assert "".join(d["text"] for e, d in events if e == "chunk") == "# Jane\n\nDoe streams"
+    done = events[-1][1]
+    assert done["content"] == "# Jane\n\nDoe streams" and done["resume_id"] > 0
+    # errors found before streaming starts are plain JSON answers
+    r = gen_server.post("/api/ai/generate/", headers={"Accept": "text/event-stream"},
+                        json={"model": "Nope", "user_input": INPUT})
+    assert r.status_code == 400 and r.headers["Content-Type"] == "application/json"
+    # other media types are still refused
+    r = gen_server.post("/api/ai/generate/", headers={"Accept": "text/html"}, json={})
+    assert r.status_code == 406
+
+
+def test_streaming_client_that_leaves_cancels(gen_server, fake):
+    control(fake, "script", {"model": "*", "steps": [{"chunks": ["a", "b", "c", "d"], "drip": 1.0}]})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
+    s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+              b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+    first = s.recv(4096)
+    assert b"200 OK" in first.split(b"\r\n")[0]
+    s.close()
+    deadline = time.monotonic() + 10
+    outcome = "pending"
+    while time.monotonic() < deadline:
+        outcome = control(fake, "log")[0]["outcome"]
+        if outcome != "pending":
+            break
+        time.sleep(0.05)
+    assert outcome == "client_closed"
+    time.sleep(0.3)
+    assert resume_count(gen_server) == before
