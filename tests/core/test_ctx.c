@@ -414,6 +414,131 @@ Test(ctx, empty_vtable)
     rm_storage_free(s); /* no close member: nothing to call */
 }
 
+/* A backend that bends the rules: NULL strings, no sink call, two sink calls, more rows than asked,
+ * an unexpected status. The library copes: defaults for NULL, RM_ENOTFOUND, no leaks, trimmed pages. */
+static int odd_user_get(void *self, int64_t id, const char *username, rm_user_sink sink, void *d)
+{
+    (void)self;
+    if (username && strcmp(username, "conflict") == 0)
+        return RM_ECONFLICT; /* without rm_storage_set_error */
+    rm_user_record r = {.id = id ? id : 7, .is_active = 1, .date_joined = 0, .last_login = RM_NO_TIME,
+                        .tokens_valid_after = RM_NO_TIME}; /* every string NULL */
+    return sink(d, &r);
+}
+
+static int odd_resume_get(void *self, int64_t user_id, int64_t id, rm_resume_sink sink, void *d)
+{
+    (void)self;
+    if (id == 1)
+        return RM_OK; /* claims success, delivers nothing */
+    rm_resume_record r = {.id = id, .user_id = user_id, .created_at = 5, .updated_at = 6};
+    int rc = sink(d, &r); /* NULL title and content, delivered twice */
+    return rc ? rc : sink(d, &r);
+}
+
+static int odd_resume_list(void *self, int64_t user_id, const rm_storage_query *q, rm_resume_sink sink, void *d)
+{
+    (void)self;
+    (void)q; /* ignores the limit */
+    for (int64_t i = 10; i > 0; i--) {
+        rm_resume_record r = {.id = i, .user_id = user_id, .title = "t", .content = NULL, .created_at = i, .updated_at = i};
+        int rc = sink(d, &r);
+        if (rc)
+            return rc;
+    }
+    return RM_OK;
+}
+
+static int odd_app_get(void *self, int64_t user_id, int64_t id, rm_application_sink sink, void *d)
+{
+    (void)self;
+    rm_application_record r = {.id = id, .user_id = user_id ? user_id : 99, .is_example = user_id == 0,
+                               .created_at = RM_NO_TIME, .updated_at = RM_NO_TIME}; /* status NULL too */
+    return sink(d, &r);
+}
+
+static int odd_model_get(void *self, int64_t id, const char *name, rm_ai_model_sink sink, void *d)
+{
+    (void)self;
+    (void)name;
+    rm_ai_model_record r = {.id = id ? id : 3, .is_active = 1};
+    return sink(d, &r);
+}
+
+Test(ctx, odd_backend_records)
+{
+    rm_storage_vtable vt = RM_STORAGE_VTABLE_INIT;
+    vt.user_get = odd_user_get;
+    vt.resume_get = odd_resume_get;
+    vt.resume_list = odd_resume_list;
+    vt.application_get = odd_app_get;
+    vt.ai_model_get = odd_model_get;
+    rm_storage *s = NULL;
+    OK(rm_storage_new(&s, &vt, NULL));
+    rm_ctx_options o = RM_CTX_OPTIONS_INIT;
+    o.storage = s;
+    rm_ctx *ctx = NULL;
+    OK(rm_ctx_new(&ctx, &o));
+
+    rm_user *u = NULL;
+    OK(rm_user_get(&u, ctx, 7));
+    STREQ(rm_user_username(u), "");
+    STREQ(rm_user_email(u), "");
+    cr_assert_eq(rm_user_has_usable_password(u), 0);
+    rm_principal *who = NULL;
+    OK(rm_principal_for_user(&who, u));
+    rm_user_free(u);
+    FAILS(RM_ECONFLICT, rm_user_get_by_username(&u, ctx, "conflict"));
+    cr_assert(strlen(rm_error_message(rm_error_last())) > 0, "a message even when the backend set none");
+    rm_principal *p = NULL;
+    FAILS(RM_EAUTH, rm_user_authenticate(&p, ctx, "x", "y")); /* NULL stored password never matches */
+
+    rm_resume *r = (rm_resume *)0x1;
+    FAILS(RM_ENOTFOUND, rm_resume_get(&r, ctx, who, 1));
+    cr_assert_null(r);
+    OK(rm_resume_get(&r, ctx, who, 2));
+    STREQ(rm_resume_title(r), "");
+    STREQ(rm_resume_content(r), "");
+    char *json = NULL;
+    OK(rm_resume_to_json(&json, r));
+    STREQ(json, "{\"id\":2,\"user\":\"\",\"title\":\"\",\"content\":\"\",\"created_at\":\"1970-01-01T00:00:00.000005Z\","
+                "\"updated_at\":\"1970-01-01T00:00:00.000006Z\"}");
+    rm_free(json);
+    rm_resume_free(r);
+
+    rm_list_options lo = RM_LIST_OPTIONS_INIT;
+    lo.limit = 3;
+    rm_resume_page *page = NULL;
+    OK(rm_resume_list(&page, ctx, who, &lo));
+    cr_assert_eq(rm_resume_page_count(page), 3, "the page is cut to the limit");
+    STREQ(rm_resume_page_next_cursor(page), "1.8.8");
+    STREQ(rm_resume_content(rm_resume_page_at(page, 2)), "");
+    rm_resume_page_free(page);
+
+    rm_application *a = NULL;
+    OK(rm_application_get(&a, ctx, who, 4));
+    STREQ(rm_application_status(a), "Applied");
+    cr_assert_null(rm_application_job_title(a));
+    OK(rm_application_to_json(&json, a));
+    cr_assert(strstr(json, "\"created_at\":null,\"updated_at\":null") != NULL, "%s", json);
+    rm_free(json);
+    rm_application_free(a);
+    OK(rm_example_get(&a, ctx, 5));
+    cr_assert_eq(rm_application_is_example(a), 1);
+    rm_application_free(a);
+
+    rm_ai_model *m = NULL;
+    OK(rm_ai_model_get(&m, ctx, "anything"));
+    STREQ(rm_ai_model_display_name(m), "");
+    STREQ(rm_ai_model_api_provider(m), "");
+    cr_assert_null(rm_ai_model_base_url(m));
+    rm_ai_model_free(m);
+
+    rm_principal_free(who);
+    rm_ctx_free(ctx);
+    rm_storage_free(s);
+}
+
 /* ---- data-set counters ---- */
 
 Test(ctx, data_version_bounds)

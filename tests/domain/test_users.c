@@ -114,6 +114,8 @@ static rm_user *register_ok(rm_fields *f)
     return u;
 }
 
+static int64_t make_user(const char *name, const char *pw, unsigned flags);
+
 /* ---- registration ---- */
 
 TEST_BOTH(register, success)
@@ -169,6 +171,40 @@ TEST_BOTH(register, unknown_and_read_only_fields_are_ignored)
     cr_assert_eq(rm_user_is_active(u), 1);
     cr_assert_neq(rm_user_id(u), 999);
     rm_user_free(u);
+}
+
+TEST_BOTH(register, null_arguments)
+{
+    rm_fields *f = reg("x", "x@example.com", "kangaroo-42", "kangaroo-42");
+    rm_user *u = (rm_user *)0x1;
+    FAILS(RM_EMISUSE, rm_user_register(&u, NULL, f));
+    cr_assert_null(u);
+    FAILS(RM_EMISUSE, rm_user_register(&u, ctx, NULL));
+    rm_fields_free(f);
+}
+
+/* No password ever reaches an error message or field error. */
+TEST_BOTH(register, errors_never_contain_the_password)
+{
+    static const char *const pws[] = {"Zx9-secret-Pw", "zed-secret", "1234", "Kangaroo-Secret-1"};
+    for (size_t i = 0; i < 4; i++) {
+        rm_fields *f = reg("zed", i == 1 ? "zed-secret@example.com" : "zed@example.com", pws[i], "other-Secret-7");
+        rm_user *u = NULL;
+        cr_assert_eq(rm_user_register(&u, ctx, f), RM_EINVALID);
+        char *json = NULL;
+        OK(rm_error_fields_json(&json, rm_error_last()));
+        cr_assert_null(strstr(json, pws[i]), "case %zu: the password leaked into field errors", i);
+        cr_assert_null(strstr(json, "other-Secret-7"));
+        cr_assert_null(strstr(rm_error_message(rm_error_last()), pws[i]));
+        rm_free(json);
+        rm_fields_free(f);
+    }
+    make_user("zed2", "Kangaroo-Secret-1", 0);
+    rm_principal *p = NULL;
+    cr_assert_eq(rm_user_authenticate(&p, ctx, "zed2", "Kangaroo-Secret-2"), RM_EAUTH);
+    cr_assert_null(strstr(rm_error_message(rm_error_last()), "Secret"));
+    cr_assert_eq(rm_user_set_password(ctx, 1, "Zx9"), RM_EINVALID);
+    cr_assert_null(strstr(rm_error_message(rm_error_last()), "Zx9"));
 }
 
 TEST_BOTH(register, every_field_required_in_order)
