@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/** Marks a public function: default visibility in the shared library (empty with RM_STATIC_DEFINE). */
 #if defined(RM_STATIC_DEFINE)
 #  define RM_EXTERN
 #elif defined(__GNUC__) || defined(__clang__)
@@ -20,7 +21,9 @@
 #  define RM_BEGIN_DECLS extern "C" {
 #  define RM_END_DECLS }
 #else
+/** Opens C linkage for a header's declarations (`extern "C" {` in C++, empty in C). */
 #  define RM_BEGIN_DECLS
+/** Closes the C linkage opened by RM_BEGIN_DECLS. */
 #  define RM_END_DECLS
 #endif
 
@@ -55,7 +58,7 @@ enum rm_status {
     RM_ENOMEM = -10,      /**< Out of memory. */
     RM_EVERSION = -11,    /**< A struct or vtable version is not supported by this library. */
     RM_EMISUSE = -12,     /**< API misuse: a NULL handle or argument where one is required. */
-    RM_ETOKEN = -13,      /**< A token was rejected; rm_error_reason() gives an ::rm_token_reason. */
+    RM_ETOKEN = -13,      /**< A token was rejected; rm_error_reason() gives an ::rm_reason. */
     RM_ECANCELED = -14,   /**< The operation was cancelled. */
     RM_ETIMEOUT = -15,    /**< The operation timed out. */
     RM_EPARSE = -16       /**< A request body could not be parsed (malformed JSON or form data). */
