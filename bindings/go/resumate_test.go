@@ -151,7 +151,7 @@ func TestStorageAndClosedHandles(t *testing.T) {
 	if _, err := c.GetUser(1); !errors.Is(err, ErrClosed) || !errors.Is(err, ErrMisuse) {
 		t.Fatal(err)
 	}
-	st2 := must(OpenStorage("sqlite:///"+filepath.Join(dir, "a.db")))
+	st2 := must(OpenStorage("sqlite:///" + filepath.Join(dir, "a.db")))
 	defer st2.Close()
 	c2 := newCtx(t, Options{Storage: st2})
 	if u := must(c2.GetUserByUsername("alice")); u.Email != "alice@example.com" {
@@ -421,8 +421,13 @@ var cOnly = map[string]string{
 	"rm_transport_response_header": "reads a response valid only inside a C callback",
 }
 
-// pending are not wrapped yet: the library under test does not export them (AI generation).
-var pending = map[string]string{}
+// pending are not wrapped yet: asynchronous generation calls back from a C thread (needs //export
+// trampolines and a handle registry).
+var pending = map[string]string{
+	"rm_ai_generate_async": "callbacks from a C thread: not wrapped yet",
+	"rm_ai_job_cancel":     "jobs come only from rm_ai_generate_async",
+	"rm_ai_job_free":       "jobs come only from rm_ai_generate_async",
+}
 
 func TestEveryFunctionHasAWrapper(t *testing.T) {
 	inc := os.Getenv("RESUMATE_INCLUDE_DIR")
