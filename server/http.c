@@ -392,7 +392,7 @@ static void client_ip(struct srv_req *r)
                 struct in6_addr a6;
                 struct in_addr a4;
                 if (inet_pton(AF_INET, item, &a4) == 1 || inet_pton(AF_INET6, item, &a6) == 1)
-                    snprintf(r->ip, sizeof r->ip, "%s", item);
+                    memcpy(r->ip, item, n + 1); /* n < sizeof r->ip */
                 return;
             }
         }

@@ -190,6 +190,7 @@ static json_t *operation(const struct srv_route *rt, unsigned m, const char *mna
     else if (code != 204)
         schema = json_pack("{s:s}", "type", "object");
     if (strcmp(rt->pattern, "/metrics") == 0) {
+        json_decref(schema);
         json_object_set_new(responses, "200", json_pack("{s:s,s:{s:{s:{s:s}}}}", "description",
                                                         "Prometheus text format", "content", "text/plain", "schema",
                                                         "type", "string"));

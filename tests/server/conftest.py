@@ -190,5 +190,5 @@ def make_server(tmp_path_factory):
         return srv.start() if start else srv
 
     yield make
-    for srv in started:
-        srv.stop()
+    codes = [srv.stop() for srv in started]
+    assert all(rc == 0 for rc in codes if rc is not None), f"server exit statuses {codes}"
