@@ -765,7 +765,11 @@ static void *worker(void *p)
     return NULL;
 }
 
-Test(resumes_file, eight_threads_create_and_list, .init = setup_file, .fini = teardown, .timeout = 120)
+static void eight_threads_body(void);
+Test(resumes_file, eight_threads_create_and_list, .init = setup_file, .fini = teardown, .timeout = 120) { eight_threads_body(); }
+Test(resumes_mem, eight_threads_create_and_list, .init = setup_mem, .fini = teardown, .timeout = 120) { eight_threads_body(); }
+
+static void eight_threads_body(void)
 {
     rm_principal *shared = new_principal("shared");
     worker_arg args[THREADS];
