@@ -1,6 +1,6 @@
 module resumate-example-basic
 
-go 1.21
+go 1.18
 
 require resumate v0.0.0
 
