@@ -94,14 +94,48 @@ static int insert_user(rm_user **out, rm_ctx *ctx, rm_user_record *rec)
     return out ? rm__user_copy(out, rec) : RM_OK;
 }
 
+/* Lookups that expect "not found" (is the name free? does the system user exist yet?) must not leave
+ * the backend's RM_ENOTFOUND as the thread's last error of a call that succeeds: save it first, and put
+ * it back when the lookup's answer was an expected one. */
+static rm_error *error_save(void)
+{
+    rm_error *e = NULL;
+    return rm_error_copy(&e, rm_error_last()) == RM_OK ? e : NULL;
+}
+
+static void error_restore(rm_error *saved)
+{
+    if (!saved)
+        return;
+    int code = rm_error_code(saved);
+    rm__ferr *fe = code == RM_EINVALID && rm_error_field_count(saved) ? rm__ferr_new() : NULL;
+    if (code == RM_OK) {
+        rm_error_clear();
+    } else if (fe) {
+        for (size_t i = 0; i < rm_error_field_count(saved); i++)
+            for (size_t j = 0; j < rm_error_field_message_count(saved, i); j++)
+                rm__ferr_add(fe, rm_error_field_name(saved, i), rm_error_field_message(saved, i, j));
+        rm__error_fields(fe, rm_error_message(saved));
+    } else {
+        rm__error_set_reason(code, rm_error_reason(saved), "%s", rm_error_message(saved));
+    }
+    if (code != RM_OK)
+        rm__error_set_retry_after(rm_error_retry_after(saved));
+    rm_error_free(saved);
+}
+
 static int username_taken(rm_ctx *ctx, const char *username, bool *taken)
 {
     rm_user *u = NULL;
+    rm_error *saved = error_save();
     int rc = RM__STORE(ctx, user_get, 0, username, user_sink, &u);
     *taken = rc == RM_OK && u;
     rm_user_free(u);
-    if (rc == RM_ENOTFOUND || rc == RM_OK)
+    if (rc == RM_ENOTFOUND || rc == RM_OK) {
+        error_restore(saved);
         return RM_OK;
+    }
+    rm_error_free(saved);
     return rm__storage_status(rc);
 }
 
@@ -327,6 +361,7 @@ int rm__system_user(rm_ctx *ctx, const char *username, int64_t *cache, int64_t *
     }
     pthread_mutex_lock(&ctx->lock);
     rm_user *u = NULL;
+    rm_error *saved = error_save();
     int rc = RM__STORE(ctx, user_get, 0, username, user_sink, &u);
     if (rc == RM_ENOTFOUND || (rc == RM_OK && !u)) {
         char *hash = rm__password_unusable();
@@ -344,8 +379,11 @@ int rm__system_user(rm_ctx *ctx, const char *username, int64_t *cache, int64_t *
     if (rc == RM_OK && id > 0)
         __atomic_store_n(cache, id, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&ctx->lock);
-    if (rc)
+    if (rc) {
+        rm_error_free(saved);
         return rm__storage_status(rc);
+    }
+    error_restore(saved);
     *id_out = id;
     return RM_OK;
 }
