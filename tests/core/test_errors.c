@@ -131,6 +131,61 @@ Test(errors, fields_from_a_real_call_in_order)
     rm_ctx_free(ctx);
 }
 
+/* Calls that look something up expecting "not found" (a free username, a system user not made yet)
+ * and then succeed leave the last error exactly as it was. */
+static void expect_sentinel(const char *what)
+{
+    const rm_error *e = rm_error_last();
+    cr_assert_eq(rm_error_code(e), RM_EINVALID, "%s replaced the last error with %s: %s", what,
+                 rm_status_name(rm_error_code(e)), rm_error_message(e));
+    STREQ(rm_error_message(e), "sentinel message");
+    cr_assert_eq(rm_error_field_count(e), 1);
+    STREQ(rm_error_field_name(e, 0), "sentinel");
+    STREQ(rm_error_field_message(e, 0, 1), "second");
+}
+
+static void set_sentinel(void)
+{
+    rm__ferr *fe = rm__ferr_new();
+    rm__ferr_add(fe, "sentinel", "first");
+    rm__ferr_add(fe, "sentinel", "second");
+    rm__error_fields(fe, "sentinel message");
+}
+
+Test(errors, successful_calls_keep_the_previous_error)
+{
+    rm_ctx *ctx = NULL;
+    rm_ctx_options o = RM_CTX_OPTIONS_INIT;
+    o.password_iterations = 1000;
+    cr_assert_eq(rm_ctx_new(&ctx, &o), RM_OK);
+    rm_fields *f = rm_test_fields("username", "ann", "email", "ann@example.com", "password", "kangaroo-42", "password2",
+                                  "kangaroo-42", NULL);
+    rm_user *u = NULL;
+
+    set_sentinel();
+    cr_assert_eq(rm_user_register(&u, ctx, f), RM_OK);
+    expect_sentinel("rm_user_register");
+    rm_user_free(u);
+    cr_assert_eq(rm_user_anonymous(&u, ctx), RM_OK);
+    expect_sentinel("rm_user_anonymous (first use)");
+    rm_user_free(u);
+    cr_assert_eq(rm_example_seed(ctx, NULL), RM_OK);
+    expect_sentinel("rm_example_seed (first use)");
+
+    /* and a clean slate stays clean */
+    rm_error_clear();
+    rm_fields_set_string(f, "username", "ann2");
+    cr_assert_eq(rm_user_register(NULL, ctx, f), RM_OK);
+    cr_assert_eq(rm_error_code(rm_error_last()), RM_OK, "%s", rm_error_message(rm_error_last()));
+    rm_ctx *fresh = NULL;
+    cr_assert_eq(rm_ctx_new(&fresh, NULL), RM_OK);
+    cr_assert_eq(rm_example_seed(fresh, NULL), RM_OK);
+    cr_assert_eq(rm_error_code(rm_error_last()), RM_OK, "%s", rm_error_message(rm_error_last()));
+    rm_ctx_free(fresh);
+    rm_fields_free(f);
+    rm_ctx_free(ctx);
+}
+
 Test(errors, copy_survives_later_errors_and_free)
 {
     rm__ferr *fe = rm__ferr_new();
