@@ -160,3 +160,23 @@ def test_admin_usage_errors(tmp_path):
     assert admin(tmp_path).returncode == 2
     assert admin(tmp_path, "frobnicate").returncode == 2
     assert admin(tmp_path, "--help").returncode == 0
+
+
+def test_cache_sees_changes_from_other_processes_within_the_ttl(tmp_path):
+    srv = Server(tmp_path / "srv", env={"CACHE_TTL": "1"})
+    srv.start()
+    try:
+        srv.get("/api/ai/models/")
+        hit = srv.get("/api/ai/models/")
+        assert hit.headers["X-Cache-Status"] == "HIT"
+        assert "Cypher" in [m["model_name"] for m in hit.json()["data"]]
+        r = run(ADMIN_BIN, ["models", "deactivate", "Cypher"], env={"DATABASE_URL": srv.env["DATABASE_URL"]})
+        assert r.returncode == 0, r.stderr
+        import time
+        time.sleep(1.2)
+        fresh = srv.get("/api/ai/models/")
+        assert fresh.headers["X-Cache-Status"] == "MISS"
+        assert fresh.json()["cache_status"] == "MISS (Response from database)"
+        assert "Cypher" not in [m["model_name"] for m in fresh.json()["data"]]
+    finally:
+        assert srv.stop() == 0

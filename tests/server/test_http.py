@@ -221,3 +221,12 @@ def test_keep_alive_is_kept(server):
             r = s.get(server.url + "/api/ai/models/")
             assert r.status_code == 200
             assert r.headers.get("Connection", "").lower() != "close"
+
+
+def test_header_limits(server):
+    big = raw_http(server.port, b"GET /api/ai/models/ HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 40000 +
+                   b"\r\n\r\n")
+    assert b" 431 " in big.split(b"\r\n")[0]
+    long_line = raw_http(server.port, b"GET /api/" + b"a" * 40000 + b"/ HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    assert b" 414 " in long_line.split(b"\r\n")[0]
+    assert server.get("/api/ai/models/").status_code == 200
