@@ -210,6 +210,12 @@ static void conn_free(rm__pg_conn *c)
     free(c);
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
 static int conn_open(rm__pg_pool *p, rm__pg_conn **out)
 {
     *out = NULL;
@@ -229,6 +235,8 @@ static int conn_open(rm__pg_pool *p, rm__pg_conn **out)
                            PQserverVersion(c->pg));
     } else if (PQsetClientEncoding(c->pg, "UTF8") != 0) {
         rc = rm__error_set(RM_ESTORAGE, "postgres: cannot set the client encoding to UTF8");
+    } else {
+        PQsetNoticeProcessor(c->pg, ignore_notice, NULL); /* a library does not write to stderr */
     }
     if (rc != RM_OK) {
         conn_free(c);
@@ -238,11 +246,15 @@ static int conn_open(rm__pg_pool *p, rm__pg_conn **out)
     return RM_OK;
 }
 
-/* Is an idle connection still usable? A closed or terminated server session has made its socket
- * readable (EOF, often after a FATAL message); anything else readable while idle is a notice. */
+/*
+ * Is an idle connection still usable? Nothing should arrive on a connection nobody is using (we never
+ * LISTEN): a readable socket means the server is going away or already gone (a FATAL message
+ * followed by EOF, after pg_terminate_backend or a shutdown). Such a connection is replaced rather
+ * than trusted, since its EOF may not have arrived yet.
+ */
 static bool conn_alive(rm__pg_conn *c)
 {
-    if (PQstatus(c->pg) != CONNECTION_OK)
+    if (PQstatus(c->pg) != CONNECTION_OK || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
         return false;
     struct pollfd pfd = {.fd = PQsocket(c->pg), .events = POLLIN};
     if (pfd.fd < 0)
@@ -251,16 +263,7 @@ static bool conn_alive(rm__pg_conn *c)
     do
         n = poll(&pfd, 1, 0);
     while (n < 0 && errno == EINTR);
-    if (n == 0)
-        return true;
-    if (n < 0 || (pfd.revents & (POLLERR | POLLNVAL)))
-        return false;
-    if (!PQconsumeInput(c->pg) || PQstatus(c->pg) != CONNECTION_OK)
-        return false;
-    PGnotify *note;
-    while ((note = PQnotifies(c->pg)) != NULL)
-        PQfreemem(note);
-    return !PQisBusy(c->pg);
+    return n == 0;
 }
 
 /* ---------------------------------------------------------------------------------------------- */
