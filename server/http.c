@@ -192,14 +192,11 @@ void srv_reply_error_from(struct srv_reply *out, int status, const rm_error *e)
     }
     default:
         /* Library messages carry no secrets; log them for the operator, answer generically. */
-        fprintf(stderr, "{\"event\":\"error\",\"status\":\"%s\",\"message\":%s}\n", rm_status_name(status),
-                "\"see library error\"");
-        if (rm_error_message(e)[0]) {
+        {
             char *m = srv_json_string(rm_error_message(e));
-            if (m) {
-                fprintf(stderr, "{\"event\":\"error\",\"status\":\"%s\",\"message\":%s}\n", rm_status_name(status), m);
-                free(m);
-            }
+            fprintf(stderr, "{\"event\":\"error\",\"status\":\"%s\",\"message\":%s}\n", rm_status_name(status),
+                    m ? m : "\"\"");
+            free(m);
         }
         srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
         return;

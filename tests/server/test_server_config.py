@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from conftest import ADMIN_BIN, SERVER_BIN, Server
+from rm_server import ADMIN_BIN, SERVER_BIN, Server
 
 
 def run(binary, args=(), env=None, cwd=None, input=None, timeout=30):

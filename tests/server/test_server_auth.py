@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import PASSWORD
+from rm_server import PASSWORD
 
 NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
 BAD_HEADER = {"detail": "Authorization header must contain two space-delimited values",

@@ -9,7 +9,7 @@ import time
 
 import requests
 
-from conftest import PASSWORD, Server
+from rm_server import PASSWORD, Server
 
 
 def test_throttle_per_scope_with_retry_after(make_server):

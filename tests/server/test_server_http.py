@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import SERVER_BIN, raw_http
+from rm_server import SERVER_BIN, raw_http
 
 LIST_PATHS = ["/api/resumes/", "/api/job-applications/", "/api/ai/models/", "/api/example-job-applications/",
               "/api/auth/register/", "/api/auth/token/", "/api/auth/token/refresh/", "/api/ai/generate/"]
