@@ -513,6 +513,78 @@ static int throttle(struct srv_req *r, struct srv_reply *out)
 
 /* ---- body ---- */
 
+/* multipart/form-data: libmicrohttpd's post processor collects the non-file parts, which are then
+ * re-encoded as application/x-www-form-urlencoded so that the library applies the same form rules
+ * (strings, last value wins, empty nullable = null). File parts are ignored, as DRF keeps them out
+ * of request.data. */
+struct form_acc {
+    char *text;
+    size_t len, cap;
+    int failed;
+};
+
+static void form_put(struct form_acc *f, const char *data, size_t n, int encode)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (f->len + 3 * n + 2 > f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 1024;
+        while (cap < f->len + 3 * n + 2)
+            cap *= 2;
+        char *t = realloc(f->text, cap);
+        if (!t) {
+            f->failed = 1;
+            return;
+        }
+        f->text = t;
+        f->cap = cap;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)data[i];
+        if (!encode || isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+            f->text[f->len++] = (char)c;
+        } else {
+            f->text[f->len++] = '%';
+            f->text[f->len++] = hex[c >> 4];
+            f->text[f->len++] = hex[c & 15];
+        }
+    }
+    f->text[f->len] = '\0';
+}
+
+static enum MHD_Result form_part(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+                                 const char *content_type, const char *transfer_encoding, const char *data,
+                                 uint64_t off, size_t size)
+{
+    (void)kind;
+    (void)content_type;
+    (void)transfer_encoding;
+    struct form_acc *f = cls;
+    if (filename)
+        return MHD_YES;
+    if (off == 0) { /* a new part: "&key=" */
+        if (f->len)
+            form_put(f, "&", 1, 0);
+        form_put(f, key, strlen(key), 1);
+        form_put(f, "=", 1, 0);
+    }
+    form_put(f, data, size, 1);
+    return f->failed ? MHD_NO : MHD_YES;
+}
+
+static int parse_multipart(struct srv_req *r)
+{
+    struct form_acc f = { 0 };
+    struct MHD_PostProcessor *pp = MHD_create_post_processor(r->conn, 8192, form_part, &f);
+    if (!pp)
+        return rm_fields_parse_form(&r->fields, "%", 1); /* unusable: report a parse error */
+    enum MHD_Result ok = MHD_post_process(pp, r->body, r->body_len);
+    MHD_destroy_post_processor(pp);
+    int rc = (ok == MHD_YES && !f.failed) ? rm_fields_parse_form(&r->fields, f.text ? f.text : "", f.len)
+                                          : rm_fields_parse_form(&r->fields, "%", 1);
+    free(f.text);
+    return rc;
+}
+
 /* Parse the body into r->fields. 0 ok; 1: *out holds the error answer. */
 static int parse_body(struct srv_req *r, struct srv_reply *out)
 {
@@ -539,6 +611,8 @@ static int parse_body(struct srv_req *r, struct srv_reply *out)
         rc = rm_fields_parse_json(&r->fields, r->body, r->body_len);
     } else if (n == 33 && strncasecmp(t, "application/x-www-form-urlencoded", 33) == 0) {
         rc = rm_fields_parse_form(&r->fields, r->body, r->body_len);
+    } else if (n == 19 && strncasecmp(t, "multipart/form-data", 19) == 0) {
+        rc = parse_multipart(r);
     } else {
         char *q = srv_json_string(ct);
         size_t cap = (q ? strlen(q) : 0) + 64;
@@ -802,7 +876,7 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
         if (body)
             snprintf(body, cap,
                      "{\"name\": %s, \"description\": \"\", \"renders\": [\"application/json\"], \"parses\": "
-                     "[\"application/json\", \"application/x-www-form-urlencoded\"]}",
+                     "[\"application/json\", \"application/x-www-form-urlencoded\", \"multipart/form-data\"]}",
                      name);
         free(name);
         srv_reply_json(out, 200, body);
