@@ -266,8 +266,12 @@ static int load_database(struct srv_config *cfg)
         char *u = malloc(cap);
         if (!u)
             return -1;
-        snprintf(u, cap, "postgres://%s%s%s%s%s:%ld/%s", user, pass[0] ? ":" : "", pass, user[0] ? "@" : "", host,
-                 port, db);
+        char auth[800] = "";
+        if (user[0] || pass[0])
+            snprintf(auth, sizeof auth, "%s%s%s@", user, pass[0] ? ":" : "", pass);
+        snprintf(u, cap, "postgres://%s%s:%ld/%s", auth, host, port, db);
+        explicit_bzero(pass, sizeof pass);
+        explicit_bzero(auth, sizeof auth);
         cfg->database_url = u;
         return 0;
     }
@@ -611,6 +615,47 @@ static int seed_defaults(rm_ctx *ctx, int *seeded)
     return rc;
 }
 
+/* Belt and braces: blank out the URL's password (raw and as written) wherever a message repeats it. */
+static void scrub_password(char *msg, const char *url)
+{
+    const char *scheme = url ? strstr(url, "://") : NULL;
+    if (!scheme)
+        return;
+    const char *auth = scheme + 3;
+    const char *at = strchr(auth, '@');
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon || colon + 1 >= at)
+        return;
+    char pw[512];
+    size_t n = (size_t)(at - colon - 1);
+    if (n >= sizeof pw)
+        n = sizeof pw - 1;
+    memcpy(pw, colon + 1, n);
+    pw[n] = '\0';
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) { /* the decoded form */
+            char *o = pw;
+            for (const char *p = pw; *p; p++) {
+                if (*p == '%' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
+                    char hx[3] = { p[1], p[2], 0 };
+                    *o++ = (char)strtol(hx, NULL, 16);
+                    p += 2;
+                } else {
+                    *o++ = *p;
+                }
+            }
+            *o = '\0';
+        }
+        size_t pl = strlen(pw);
+        if (pl < 3)
+            continue;
+        for (char *hit = strstr(msg, pw); hit; hit = strstr(hit, pw)) {
+            memset(hit, '*', pl);
+        }
+    }
+    explicit_bzero(pw, sizeof pw);
+}
+
 int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
 {
     rm_ctx_options o = RM_CTX_OPTIONS_INIT;
@@ -630,8 +675,11 @@ int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
         const char *detail = rm_error_message(e);
         if (rm_error_field_count(e) > 0 && rm_error_field_message_count(e, 0) > 0)
             detail = rm_error_field_message(e, 0, 0);
-        fprintf(stderr, "%s: cannot open the database: %s (%s)\n", prog, detail && *detail ? detail : "failed",
-                rm_status_name(rc));
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", detail && *detail ? detail : "failed");
+        scrub_password(msg, cfg->database_url);
+        fprintf(stderr, "%s: cannot open the database: %s (%s)\n", prog, msg, rm_status_name(rc));
+        explicit_bzero(msg, sizeof msg);
         return -1;
     }
     int seeded = 0;

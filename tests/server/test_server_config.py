@@ -104,6 +104,17 @@ def test_defaults_make_a_development_setup(tmp_path):
         assert srv2.stop() == 0
 
 
+@pytest.mark.parametrize("env", [
+    {"DB_NAME": "resumate", "DB_PASSWORD": "s3cr3t!", "DB_PORT": "1"},  # a password without a user
+    {"DATABASE_URL": "postgres://app:s3cr3t!@127.0.0.1:1/x?port=bad-s3cr3t!"},  # echoed by libpq
+])
+def test_database_errors_never_show_the_password(tmp_path, env):
+    r = run(SERVER_BIN, ["--port", "0"], env={**env, "SECRET_KEY": "k" * 40}, cwd=tmp_path)
+    assert r.returncode != 0
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "s3cr3t" not in r.stderr
+
+
 def test_postgres_settings_are_read(tmp_path):
     # No PostgreSQL server here: the point is that DB_* become a postgres URL, and that the failure is
     # one line without the password.
