@@ -57,7 +57,7 @@ int rm__random_bytes(void *buf, size_t n);
 
 /* ---- time (src/core/util.c) ---- */
 int64_t rm__realtime_us(void);
-/* "YYYY-MM-DD HH:MM:SS.ffffff" (Django's SQLite storage form) into buf[32]. */
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" (Django's SQLite storage form; no fraction when it is 0) into buf[32]. */
 void rm__time_to_sql(char buf[32], int64_t us);
 /* Parse "YYYY-MM-DD HH:MM:SS[.f{1,6}][+00:00]" or with 'T'/'Z'; RM_NO_TIME on failure. */
 int64_t rm__time_from_sql(const char *s);

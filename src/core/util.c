@@ -148,7 +148,11 @@ void rm__time_to_sql(char buf[32], int64_t us)
     unsigned mo, d;
     int h, mi, s, f;
     split_time(us, &y, &mo, &d, &h, &mi, &s, &f);
-    snprintf(buf, 32, "%04d-%02u-%02u %02d:%02d:%02d.%06d", (int)y, mo, d, h, mi, s, f);
+    /* Python's isoformat(" "), as Django's SQLite backend stores it: no fraction when it is zero. */
+    if (f)
+        snprintf(buf, 32, "%04d-%02u-%02u %02d:%02d:%02d.%06d", (int)y, mo, d, h, mi, s, f);
+    else
+        snprintf(buf, 32, "%04d-%02u-%02u %02d:%02d:%02d", (int)y, mo, d, h, mi, s);
 }
 
 int rm_format_timestamp(char *buf, size_t size, int64_t us)

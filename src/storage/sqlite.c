@@ -2,10 +2,11 @@
  * The SQLite storage backend.
  *
  * Schema: the four Django tables exactly as Django's SQLite backend creates them (so a Django-made
- * database is adopted as it is), plus our own `rm_` tables. Datetimes are TEXT in Django's form
- * "YYYY-MM-DD HH:MM:SS.ffffff"; Django omits the fraction when it is zero, so wherever we compare or
- * sort by a datetime we normalise it with TS() below, which keeps ordering and keyset paging exact on
- * adopted rows too.
+ * database is adopted as it is), plus our own `rm_` tables and two `rm_` indexes for the list
+ * orders. Datetimes are TEXT in Django's canonical form "YYYY-MM-DD HH:MM:SS.ffffff", without the
+ * fraction when it is zero (Python's isoformat), and we write exactly that form too: each instant has
+ * one text, and byte order equals time order ("…:56" < "…:56.000001" < "…:57"), so comparisons and
+ * ORDER BY use the raw columns and the indexes serve list pages without a sort.
  *
  * Concurrency: a pool of connections, each with its own cache of persistent prepared statements,
  * guarded by a mutex and a condition variable. A call leases one connection for its whole duration
@@ -39,8 +40,8 @@
 #define BUSY_TIMEOUT_MS 5000
 #define SCHEMA_VERSION 1
 
-/* A datetime column normalised to "YYYY-MM-DD HH:MM:SS.ffffff" (Django stores "…:SS" when the fraction is 0). */
-#define TS(col) "substr(" col " || '.000000', 1, 26)"
+/* A datetime column in list orders and keyset comparisons (canonical text: see the top of the file). */
+#define TS(col) col
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Schema                                                                                           */
@@ -124,6 +125,9 @@ static const char *const migration_1 =
     "\"user_id\" integer NOT NULL, "
     "\"expires_at\" datetime NOT NULL);"
     "CREATE INDEX IF NOT EXISTS \"rm_token_denylist_expires_at\" ON \"rm_token_denylist\" (\"expires_at\");"
+    "CREATE INDEX IF NOT EXISTS \"rm_resume_user_updated\" ON \"resume_resume\" (\"user_id\", \"updated_at\", \"id\");"
+    "CREATE INDEX IF NOT EXISTS \"rm_application_user_created\" "
+    "ON \"job_tracker_jobapplication\" (\"user_id\", \"created_at\", \"id\");"
 
     "CREATE TABLE IF NOT EXISTS \"rm_daily_usage\" ("
     "\"user_id\" integer NOT NULL, "
