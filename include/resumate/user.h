@@ -56,8 +56,8 @@ RM_EXTERN int rm_user_create(rm_user **out, rm_ctx *ctx, const char *username, c
  * time taken does not reveal whether the user exists.
  * @param out receives the principal; free with rm_principal_free().
  * @param ctx the ctx.
- * @param username the username (exact).
- * @param password the password.
+ * @param username the username (exact match after trimming surrounding whitespace, as simplejwt does).
+ * @param password the password (used as it is, never trimmed).
  * @return RM_OK; RM_EAUTH for any wrong credential; RM_EINVALID (field errors "This field is
  *         required." / "This field may not be blank.") for NULL or empty arguments; RM_ESTORAGE.
  * Thread-safety: safe; CPU-heavy. @since 1.0

@@ -305,7 +305,7 @@ static bool is_space_at(const unsigned char *s, size_t *adv)
     return false;
 }
 
-static char *strip_dup(const char *s)
+char *rm__strip_dup(const char *s)
 {
     const unsigned char *b = (const unsigned char *)s;
     size_t adv;
@@ -358,12 +358,12 @@ int rm__field_char(rm__ferr *fe, const rm_fields *f, const char *name, const rm_
         rm__ferr_add(fe, name, "Not a valid string.");
         return -1;
     }
-    char *val = spec->trim ? strip_dup(raw) : strdup(raw);
+    char *val = spec->trim ? rm__strip_dup(raw) : strdup(raw);
     if (!val) {
         rm__ferr_add(fe, name, "out of memory");
         return -1;
     }
-    char *stripped = spec->trim ? NULL : strip_dup(raw);
+    char *stripped = spec->trim ? NULL : rm__strip_dup(raw);
     bool blank = spec->trim ? val[0] == '\0' : (stripped && stripped[0] == '\0');
     free(stripped);
     if (blank) {
@@ -429,7 +429,7 @@ int rm__field_int(rm__ferr *fe, const rm_fields *f, const char *name, int64_t mi
     } else if (json_is_real(v) && floor(json_real_value(v)) == json_real_value(v) && fabs(json_real_value(v)) < 9e15) {
         n = (int64_t)json_real_value(v);
     } else if (json_is_string(v)) {
-        char *s = strip_dup(json_string_value(v)), *end;
+        char *s = rm__strip_dup(json_string_value(v)), *end;
         char *dot = s ? strrchr(s, '.') : NULL;
         if (dot && strspn(dot + 1, "0") == strlen(dot + 1))
             *dot = '\0'; /* DRF drops a decimal part of zeros first ("5.0", "5.") */

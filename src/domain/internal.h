@@ -26,6 +26,8 @@ int rm__field_char(rm__ferr *fe, const rm_fields *f, const char *name, const rm_
 int rm__field_bool(rm__ferr *fe, const rm_fields *f, const char *name, int *out);
 /* DRF IntegerField with a minimum. 1 with *out, 0 absent, -1 error. */
 int rm__field_int(rm__ferr *fe, const rm_fields *f, const char *name, int64_t min, int64_t max, int64_t *out);
+/* Python's str.strip() (Unicode whitespace) into a new string; NULL on ENOMEM. */
+char *rm__strip_dup(const char *s);
 /* Python type name of a JSON value, as DRF prints it ("str", "int", "bool", "list", "dict", "float"). */
 const char *rm__json_pytype(const json_t *v);
 

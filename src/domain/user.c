@@ -262,8 +262,17 @@ int rm_user_authenticate(rm_principal **out, rm_ctx *ctx, const char *username, 
         return rm__error_fields(fe, "Credentials are missing.");
     rm__ferr_free(fe);
 
+    /* simplejwt's username field is a DRF CharField, which trims; its password field does not. */
+    char *name = rm__strip_dup(username);
+    if (!name)
+        return rm__error_nomem();
+    if (!name[0]) {
+        free(name);
+        return rm__error_field("username", "This field may not be blank.");
+    }
     rm_user *u = NULL;
-    int rc = RM__STORE(ctx, user_get, 0, username, user_sink, &u);
+    int rc = RM__STORE(ctx, user_get, 0, name, user_sink, &u);
+    free(name);
     if (rc != RM_OK && rc != RM_ENOTFOUND)
         return rm__storage_status(rc);
     bool ok;

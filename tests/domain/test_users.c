@@ -445,6 +445,20 @@ TEST_BOTH(auth, missing_credentials_are_field_errors)
     cr_assert_null(p);
 }
 
+TEST_BOTH(auth, username_is_trimmed_password_is_not)
+{
+    make_user("olga", "kangaroo-42", 0);
+    rm_principal *p = NULL;
+    OK(rm_user_authenticate(&p, ctx, "  olga\t", "kangaroo-42")); /* simplejwt's CharField trims */
+    cr_assert_str_eq(rm_principal_username(p), "olga");
+    rm_principal_free(p);
+    p = NULL;
+    auth_fails("olga", " kangaroo-42"); /* its PasswordField does not */
+    FAILS(RM_EINVALID, rm_user_authenticate(&p, ctx, "   ", "kangaroo-42"));
+    ERRORS("{\"username\":[\"This field may not be blank.\"]}");
+    cr_assert_null(p);
+}
+
 TEST_BOTH(auth, inactive_users_never_authenticate)
 {
     make_user("judy", "kangaroo-42", RM_USER_INACTIVE);
