@@ -466,31 +466,46 @@ int64_t rm_application_resume_used(const rm_application *a) { return a ? a->r.re
 int64_t rm_application_created_at(const rm_application *a) { return a ? a->r.created_at : 0; }
 int64_t rm_application_updated_at(const rm_application *a) { return a ? a->r.updated_at : 0; }
 
-static json_t *app_json(const rm_application *a)
+static void app_render(rm__sb *sb, const rm_application *a)
 {
     const rm_application_record *r = &a->r;
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(r->id));
-    json_object_set_new(o, "job_title", rm__json_str_or_null(r->job_title));
-    json_object_set_new(o, "company_name", rm__json_str_or_null(r->company_name));
-    json_object_set_new(o, "original_job_description", rm__json_str_or_null(r->original_job_description));
-    json_object_set_new(o, "date_applied", rm__json_str_or_null(r->date_applied));
-    json_object_set_new(o, "status", json_string(r->status));
-    json_object_set_new(o, "notes", rm__json_str_or_null(r->notes));
-    json_object_set_new(o, "is_deleted", json_boolean(r->is_deleted));
-    json_object_set_new(o, "is_example", json_boolean(r->is_example));
-    json_object_set_new(o, "created_at", rm__json_time(r->created_at));
-    json_object_set_new(o, "updated_at", rm__json_time(r->updated_at));
-    json_object_set_new(o, "user", json_integer(r->user_id));
-    json_object_set_new(o, "resume_used", r->resume_used ? json_integer(r->resume_used) : json_null());
-    return o;
+    rm__sb_puts(sb, "{\"id\":");
+    rm__sb_int(sb, r->id);
+    rm__sb_puts(sb, ",\"job_title\":");
+    rm__sb_str(sb, r->job_title);
+    rm__sb_puts(sb, ",\"company_name\":");
+    rm__sb_str(sb, r->company_name);
+    rm__sb_puts(sb, ",\"original_job_description\":");
+    rm__sb_str(sb, r->original_job_description);
+    rm__sb_puts(sb, ",\"date_applied\":");
+    rm__sb_str(sb, r->date_applied);
+    rm__sb_puts(sb, ",\"status\":");
+    rm__sb_str(sb, r->status);
+    rm__sb_puts(sb, ",\"notes\":");
+    rm__sb_str(sb, r->notes);
+    rm__sb_puts(sb, r->is_deleted ? ",\"is_deleted\":true" : ",\"is_deleted\":false");
+    rm__sb_puts(sb, r->is_example ? ",\"is_example\":true" : ",\"is_example\":false");
+    rm__sb_puts(sb, ",\"created_at\":");
+    rm__sb_time(sb, r->created_at);
+    rm__sb_puts(sb, ",\"updated_at\":");
+    rm__sb_time(sb, r->updated_at);
+    rm__sb_puts(sb, ",\"user\":");
+    rm__sb_int(sb, r->user_id);
+    rm__sb_puts(sb, ",\"resume_used\":");
+    if (r->resume_used)
+        rm__sb_int(sb, r->resume_used);
+    else
+        rm__sb_puts(sb, "null");
+    rm__sb_puts(sb, "}");
 }
 
 int rm_application_to_json(char **out, const rm_application *a)
 {
     if (!out || !a)
         return rm__error_misuse("out and app are required");
-    return rm__dump(out, app_json(a));
+    rm__sb sb = {0};
+    app_render(&sb, a);
+    return rm__sb_finish(&sb, out);
 }
 
 void rm_application_page_free(rm_application_page *p)
@@ -509,8 +524,14 @@ int rm_application_page_to_json(char **out, const rm_application_page *p)
 {
     if (!out || !p)
         return rm__error_misuse("out and page are required");
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < p->v.count; i++)
-        json_array_append_new(a, app_json(p->v.items[i]));
-    return rm__dump(out, a);
+    rm__sb sb = {0};
+    rm__sb_reserve(&sb, 512 * p->v.count + 2);
+    rm__sb_puts(&sb, "[");
+    for (size_t i = 0; i < p->v.count; i++) {
+        if (i)
+            rm__sb_puts(&sb, ",");
+        app_render(&sb, p->v.items[i]);
+    }
+    rm__sb_puts(&sb, "]");
+    return rm__sb_finish(&sb, out);
 }

@@ -79,6 +79,21 @@ int rm__dump(char **out, json_t *v); /* steals v */
 json_t *rm__json_time(int64_t us);
 json_t *rm__json_str_or_null(const char *s);
 
+/* ---- render.c: a string builder for JSON answers ---- */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+} rm__sb;
+void rm__sb_reserve(rm__sb *sb, size_t more);
+void rm__sb_putn(rm__sb *sb, const char *s, size_t n);
+void rm__sb_puts(rm__sb *sb, const char *s);
+void rm__sb_int(rm__sb *sb, int64_t v);
+void rm__sb_str(rm__sb *sb, const char *s);  /* a JSON string, or null for NULL */
+void rm__sb_time(rm__sb *sb, int64_t us);    /* ISO 8601 string, or null for RM_NO_TIME */
+/* Hand the buffer to *out (or free it and fail with RM_ENOMEM). */
+int rm__sb_finish(rm__sb *sb, char **out);
+
 /* Set the standard not-found error and return RM_ENOTFOUND. */
 int rm__not_found(void);
 /* Map a storage status that has no error set to a clear message. */

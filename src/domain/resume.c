@@ -223,23 +223,30 @@ const char *rm_resume_content(const rm_resume *r) { return r ? r->r.content : NU
 int64_t rm_resume_created_at(const rm_resume *r) { return r ? r->r.created_at : 0; }
 int64_t rm_resume_updated_at(const rm_resume *r) { return r ? r->r.updated_at : 0; }
 
-static json_t *resume_json(const rm_resume *r)
+static void resume_render(rm__sb *sb, const rm_resume *r)
 {
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_integer(r->r.id));
-    json_object_set_new(o, "user", json_string(r->username));
-    json_object_set_new(o, "title", json_string(r->r.title));
-    json_object_set_new(o, "content", json_string(r->r.content));
-    json_object_set_new(o, "created_at", rm__json_time(r->r.created_at));
-    json_object_set_new(o, "updated_at", rm__json_time(r->r.updated_at));
-    return o;
+    rm__sb_puts(sb, "{\"id\":");
+    rm__sb_int(sb, r->r.id);
+    rm__sb_puts(sb, ",\"user\":");
+    rm__sb_str(sb, r->username);
+    rm__sb_puts(sb, ",\"title\":");
+    rm__sb_str(sb, r->r.title);
+    rm__sb_puts(sb, ",\"content\":");
+    rm__sb_str(sb, r->r.content);
+    rm__sb_puts(sb, ",\"created_at\":");
+    rm__sb_time(sb, r->r.created_at);
+    rm__sb_puts(sb, ",\"updated_at\":");
+    rm__sb_time(sb, r->r.updated_at);
+    rm__sb_puts(sb, "}");
 }
 
 int rm_resume_to_json(char **out, const rm_resume *r)
 {
     if (!out || !r)
         return rm__error_misuse("out and resume are required");
-    return rm__dump(out, resume_json(r));
+    rm__sb sb = {0};
+    resume_render(&sb, r);
+    return rm__sb_finish(&sb, out);
 }
 
 void rm_resume_page_free(rm_resume_page *p)
@@ -258,8 +265,13 @@ int rm_resume_page_to_json(char **out, const rm_resume_page *p)
 {
     if (!out || !p)
         return rm__error_misuse("out and page are required");
-    json_t *a = json_array();
-    for (size_t i = 0; a && i < p->v.count; i++)
-        json_array_append_new(a, resume_json(p->v.items[i]));
-    return rm__dump(out, a);
+    rm__sb sb = {0};
+    rm__sb_puts(&sb, "[");
+    for (size_t i = 0; i < p->v.count; i++) {
+        if (i)
+            rm__sb_puts(&sb, ",");
+        resume_render(&sb, p->v.items[i]);
+    }
+    rm__sb_puts(&sb, "]");
+    return rm__sb_finish(&sb, out);
 }
