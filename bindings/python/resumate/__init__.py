@@ -552,6 +552,189 @@ class AIResult(_Record):
         return _out(_c.rm_ai_result_to_json(self._get()))
 
 
+class Job:
+    """An AI generation running in the background (rm_ai_job), from Ctx.generate_async().
+
+    result(timeout=None) waits for the saved resume (an AIResult) or raises the generation's error
+    (Cancelled after cancel()); cancel() aborts it (nothing is saved). Streamed text goes to the
+    ``on_chunk`` callable given to generate_async, called in order on a Python thread of the job's
+    own (never on the library's threads), all of it before result() returns. If on_chunk raises, the
+    generation is cancelled and result() raises that exception (should the generation have finished
+    before the cancel took effect, its resume stays saved).
+
+    A Job is a context manager: leaving the ``with`` block cancels a generation still running and
+    closes the job. close() alone releases the job handle without cancelling (like rm_ai_job_free):
+    cancel() is no longer possible, result() and done() still are. A Ctx cannot be closed while one of
+    its generations is still running.
+    """
+
+    _SLICE_MS = 100  # waits are sliced so that KeyboardInterrupt still works
+
+    def __init__(self, ctx, state, job, on_chunk):
+        import codecs
+        self._ctx = ctx
+        self._state = state
+        self._job = job
+        self._on_chunk = on_chunk
+        self._lock = threading.Lock()
+        self._state_refs = 1           # Python's reference on the C state: __del__ and the pump drop theirs
+        self._outcome = None           # (AIResult, None) or (None, exception) once collected
+        self._chunk_error = None
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._pump = None
+        if on_chunk is not None:
+            self._state_refs += 1
+            self._pump = threading.Thread(target=self._pump_loop, name="resumate-job-chunks", daemon=True)
+            self._pump.start()
+
+    # -- the C state --
+    def _release_state(self):
+        with self._lock:
+            self._state_refs -= 1
+            state = self._state if self._state_refs == 0 else None
+            if state is not None:
+                self._state = None
+        if state is not None:
+            _c.rmpy_async_free(state)
+
+    def _pump_loop(self):
+        state = self._state
+        try:
+            while True:
+                r = _c.rmpy_async_wait(state, -1, 1)
+                if r == 2:
+                    text = self._decoder.decode(_c.rmpy_async_take_text(state))
+                    if text and self._chunk_error is None:
+                        try:
+                            self._on_chunk(text)
+                        except BaseException as e:  # noqa: B902 — handed to result()
+                            self._chunk_error = e
+                            try:
+                                self.cancel()
+                            except ResumateError:  # closed meanwhile: the generation just goes on
+                                pass
+                elif r == 1:
+                    tail = self._decoder.decode(b"", final=True)
+                    if tail and self._chunk_error is None:
+                        try:
+                            self._on_chunk(tail)
+                        except BaseException as e:  # noqa: B902
+                            self._chunk_error = e
+                    return
+        finally:
+            self._release_state()
+
+    @contextmanager
+    def _hold(self):
+        """The C state, kept alive for the block even if another thread closes the job meanwhile."""
+        with self._lock:
+            if self._state is None:
+                raise ClosedError("Job is closed")
+            self._state_refs += 1
+            state = self._state
+        try:
+            yield state
+        finally:
+            self._release_state()
+
+    # -- the public interface --
+    def done(self):
+        """True once the generation finished (saved, failed or cancelled) and every chunk was delivered."""
+        if self._outcome is not None:
+            return True
+        with self._hold() as state:
+            finished = _c.rmpy_async_wait(state, 0, 0) == 1
+        return finished and (self._pump is None or not self._pump.is_alive())
+
+    def result(self, timeout=None):
+        """Wait for the outcome: the AIResult, or raise the generation's error. ``timeout`` is in
+        seconds (None: no limit); when it passes first, TimeoutError is raised and the job goes on."""
+        import time
+        if self._outcome is None:
+            if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
+                raise InvalidArgument(f"timeout must be a number of seconds, not {type(timeout).__name__}")
+            end = None if timeout is None else time.monotonic() + max(0.0, timeout)
+
+            def left_ms():
+                if end is None:
+                    return self._SLICE_MS
+                return min(self._SLICE_MS, max(0, int((end - time.monotonic()) * 1000)))
+
+            with self._hold() as state:
+                while _c.rmpy_async_wait(state, left_ms(), 0) != 1:
+                    if end is not None and time.monotonic() >= end:
+                        raise TimeoutError("the generation is still running")
+                while self._pump is not None and self._pump.is_alive():
+                    self._pump.join(left_ms() / 1000)
+                    if self._pump.is_alive() and end is not None and time.monotonic() >= end:
+                        raise TimeoutError("the generation's chunks are still being delivered")
+                self._collect(state)
+        res, exc = self._outcome
+        if exc is not None:
+            raise exc
+        return res
+
+    def _collect(self, state):
+        with self._lock:
+            if self._outcome is not None:
+                return
+            status, ptr = _c.rmpy_async_take_result(state)
+            if status == _c.RM_OK:
+                self._outcome = (AIResult(ptr), None)
+            else:
+                err = _c.rmpy_async_error(state)
+                exc = (error_from_status(status, err) if err is not None
+                       else _errors._BY_CODE.get(status, ResumateError)("", code=status))
+                self._outcome = (None, exc)
+            if self._chunk_error is not None:   # even if the generation finished before the cancel
+                self._outcome = (None, self._chunk_error)
+        self._ctx._job_finished(self)
+
+    def cancel(self):
+        """Abort the generation: nothing is saved, the quota charge is taken back, result() raises
+        Cancelled. A no-op once it finished. Safe from any thread, including on_chunk."""
+        with self._lock:
+            job = self._job
+            if job is None:
+                raise ClosedError("Job is closed")
+            _check(_c.rm_ai_job_cancel(job))
+
+    @property
+    def closed(self):
+        """True once close() ran."""
+        return self._job is None
+
+    def close(self):
+        """Release the job handle (a running generation goes on; see cancel()). Closing twice is fine."""
+        with self._lock:
+            job, self._job = self._job, None
+        if job is not None:
+            _c.rm_ai_job_free(job)
+
+    def __enter__(self):
+        if self._job is None:
+            raise ClosedError("Job is closed")
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if self._job is not None and not self.done():
+                self.cancel()
+        finally:
+            self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+            if getattr(self, "_state", None) is not None:
+                self._release_state()
+        except Exception:  # interpreter shutdown: nothing sensible to do
+            pass
+
+    def __repr__(self):
+        return f"<resumate.Job {'done' if self.done() else 'running'}>"
+
+
 class TokenPair:
     """An access token and (unless refreshed without rotation) a refresh token."""
 
@@ -609,6 +792,8 @@ class Ctx(_Handle):
 
     def __init__(self, storage=None, transport=None, clock=None, previous_secret_keys=None, **options):
         import weakref
+        self._jobs = set()               # generations started here and not yet seen finished
+        self._jobs_lock = threading.Lock()
         opts = _c.rmpy_ctx_options_new()
         if opts is None:
             raise MisuseError("could not allocate ctx options")
@@ -871,6 +1056,50 @@ class Ctx(_Handle):
                 return _owned(_c.rm_ai_generate(ctx, _handle_of(who, Principal, "who"), f, opts), AIResult)
         finally:
             _c.rmpy_ai_options_clear_key(opts)
+
+    def generate_async(self, who, fields=None, idempotency_key=None, deadline_ms=0, on_chunk=None, **kwargs):
+        """Start a generation without waiting and return its Job (same fields and errors as
+        generate(); validation, policy and quota failures are raised here). ``on_chunk`` is a
+        callable receiving the streamed text piece by piece (str), or None for no streaming."""
+        if on_chunk is not None and not callable(on_chunk):
+            raise InvalidArgument("on_chunk must be callable or None")
+        opts = _c.rm_ai_generate_options()
+        _check(_c.rm_ai_generate_options_init(opts, _c.RM_AI_GENERATE_OPTIONS_VERSION))
+        opts.deadline_ms = _int(deadline_ms, "deadline_ms")
+        _c.rmpy_ai_options_set_key(opts, _str(idempotency_key, "idempotency_key", True))
+        state = _c.rmpy_async_new()
+        if state is None:
+            _c.rmpy_ai_options_clear_key(opts)
+            raise MisuseError("could not allocate the job state")
+        try:
+            with self._use() as ctx, _fields(fields, kwargs) as f:
+                status, job = _c.rm_ai_generate_async(ctx, _handle_of(who, Principal, "who"), f, opts,
+                                                      _c.rmpy_on_chunk if on_chunk is not None else None,
+                                                      _c.rmpy_on_done, state)
+                if status != _c.RM_OK:
+                    _c.rmpy_async_free(state)   # on_done will not run: drop its reference
+                    raise error_from_status(status)
+                j = Job(self, state, job, on_chunk)
+                state = None
+                with self._jobs_lock:
+                    self._jobs.add(j)
+                return j
+        finally:
+            if state is not None:
+                _c.rmpy_async_free(state)
+            _c.rmpy_ai_options_clear_key(opts)
+
+    def _job_finished(self, job):
+        with self._jobs_lock:
+            self._jobs.discard(job)
+
+    def _can_close(self):
+        with self._jobs_lock:
+            self._jobs = {j for j in self._jobs if not j.done()}
+            if self._jobs:
+                return (f"{len(self._jobs)} AI generation(s) still running on this Ctx: "
+                        "cancel them or wait for their results first")
+        return None
 
     def breaker_state(self, api_provider, model_name):
         """Circuit breaker state of a provider and model: RM_AI_BREAKER_CLOSED, _OPEN or _HALF_OPEN."""

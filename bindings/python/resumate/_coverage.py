@@ -16,10 +16,6 @@ C_ONLY = {
     "rm_transport_response_header": "reads a response valid only inside a C completion callback",
 }
 
-# Wrapped at the low level only, for now: asynchronous generation delivers chunks and the outcome
-# from a background C thread, which needs GIL-taking trampolines in capi.i (not written yet).
-PENDING = {
-    "rm_ai_generate_async": "callbacks from a C thread: trampolines not written yet",
-    "rm_ai_job_cancel": "jobs come only from rm_ai_generate_async",
-    "rm_ai_job_free": "jobs come only from rm_ai_generate_async",
-}
+# Functions still waiting for a Pythonic wrapper (none: asynchronous generation is Ctx.generate_async,
+# whose C callbacks buffer in capi.i and never call into Python from the library's threads).
+PENDING = {}

@@ -11,7 +11,11 @@
  *   - a NULL (None) handle where the C function would dereference it raises ValueError before the
  *     C function runs; only the rm_*_free functions accept None (a no-op, as in C);
  *   - the GIL is released around every C call (-threads), so PBKDF2 hashing and AI calls do not
- *     block other Python threads; callbacks from C threads take the GIL (PyGILState_Ensure).
+ *     block other Python threads; callbacks from C threads take the GIL (PyGILState_Ensure). The
+ *     helpers that touch Python objects are marked %nothread and keep the GIL;
+ *   - asynchronous generation (rm_ai_generate_async) never calls into Python from the library's
+ *     threads: the C callbacks rmpy_on_chunk/rmpy_on_done buffer chunks and the outcome in an
+ *     rmpy_async state (mutex + condition variable) that Python waits on and drains.
  * Versioned option structs are filled by the rmpy_* helpers at the end (SWIG cannot use the C99
  * *_INIT macros, and the structs hold borrowed strings).
  *
@@ -76,6 +80,7 @@ RM_HANDLE(rm_transport_request)
 RM_HANDLE(rm_transport_response)
 RM_HANDLE(rm_ai_generate_options)
 RM_HANDLE(rm_ai_model_settings)
+RM_HANDLE(rmpy_async)
 
 /* rm_error: the accessors accept NULL (documented), so only the out typemaps. */
 %typemap(in, numinputs=0) rm_error **out (rm_error *tmp = NULL) { $1 = &tmp; }
@@ -139,6 +144,13 @@ RM_HANDLE(rm_ai_model_settings)
 %immutable rm_ai_generate_options::idempotency_key;
 
 %include "capi_headers.i"
+
+/* These helpers read or build Python objects: they must keep the GIL (no -threads release). */
+%nothread rmpy_ctx_options_set_previous_keys;
+%nothread rmpy_ctx_options_set_clock;
+%nothread rmpy_transport_request_new;
+%nothread rmpy_ai_model_settings_new;
+%nothread rmpy_async_take_text;
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Helpers that fill versioned option structs. Every string is copied and freed with the struct.   */
@@ -419,5 +431,183 @@ void rmpy_ai_options_clear_key(rm_ai_generate_options *opts)
     if (!opts) return;
     free((char *)opts->idempotency_key);
     opts->idempotency_key = NULL;
+}
+%}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Asynchronous generation: C callbacks that buffer, for Python to wait on and drain.              */
+/*                                                                                                  */
+/*   state = rmpy_async_new()                       # two references: Python's and on_done's        */
+/*   status, job = rm_ai_generate_async(ctx, who, fields, opts, rmpy_on_chunk or None,            */
+/*                                      rmpy_on_done, state)                                        */
+/*   if status != RM_OK: rmpy_async_free(state)     # on_done will never run: drop its reference    */
+/*   rmpy_async_wait(state, timeout_ms, want_text)  # 1 done, 2 text buffered, 0 timed out          */
+/*   rmpy_async_take_text(state) -> bytes;  rmpy_async_take_result(state) -> [status, result]       */
+/*   rmpy_async_error(state) -> rm_error (valid until the state is freed); rmpy_async_free(state)   */
+/* ---------------------------------------------------------------------------------------------- */
+%{
+#include <errno.h>
+#include <pthread.h>
+#include <time.h>
+
+struct rmpy_async {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;        /* signalled on every chunk and on completion */
+    int refs;                 /* Python's handle + the pending on_done */
+    char *text;               /* chunks not yet taken by Python */
+    size_t len, cap;
+    int done, status, taken;
+    rm_ai_result *result;     /* owned until taken */
+    rm_error *error;          /* a copy of on_done's error */
+};
+typedef struct rmpy_async rmpy_async;
+
+static void rmpy_async_unref(rmpy_async *s)
+{
+    pthread_mutex_lock(&s->mu);
+    int last = --s->refs == 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!last) return;
+    rm_ai_result_free(s->result);
+    rm_error_free(s->error);
+    free(s->text);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* rm_ai_chunk_fn: runs on a library thread; buffers only (no Python here). */
+static int rmpy_async_on_chunk(void *userdata, const char *text, size_t len)
+{
+    rmpy_async *s = userdata;
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    if (s->len + len + 1 > s->cap) {
+        size_t ncap = s->cap ? s->cap : 256;
+        while (ncap < s->len + len + 1) ncap *= 2;
+        char *p = realloc(s->text, ncap);
+        if (p) { s->text = p; s->cap = ncap; }
+        else rc = 1; /* out of memory: cancel the generation rather than lose text */
+    }
+    if (rc == 0) {
+        memcpy(s->text + s->len, text, len);
+        s->len += len;
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* rm_ai_done_fn: runs once, on a library thread or inside rm_ai_generate_async itself. */
+static void rmpy_async_on_done(void *userdata, int status, rm_ai_result *result, const rm_error *error)
+{
+    rmpy_async *s = userdata;
+    rm_error *copy = NULL;
+    if (status != RM_OK && error && rm_error_copy(&copy, error) != RM_OK) copy = NULL;
+    pthread_mutex_lock(&s->mu);
+    s->status = status;
+    s->result = result;
+    s->error = copy;
+    s->done = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    rmpy_async_unref(s); /* on_done's reference: no callback comes after this one */
+}
+%}
+
+%constant rm_ai_chunk_fn rmpy_on_chunk = rmpy_async_on_chunk;
+%constant rm_ai_done_fn rmpy_on_done = rmpy_async_on_done;
+
+%inline %{
+/* A new state holding two references: the caller's (rmpy_async_free) and the pending on_done's. */
+rmpy_async *rmpy_async_new(void)
+{
+    rmpy_async *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int ok = pthread_mutex_init(&s->mu, NULL) == 0;
+    if (ok && pthread_cond_init(&s->cv, &ca) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        ok = 0;
+    }
+    pthread_condattr_destroy(&ca);
+    if (!ok) { free(s); return NULL; }
+    s->refs = 2;
+    return s;
+}
+
+/* Drop one reference (the caller's; or on_done's when rm_ai_generate_async failed). NULL: no-op. */
+void rmpy_async_free(rmpy_async *state)
+{
+    if (state) rmpy_async_unref(state);
+}
+
+/* Wait up to timeout_ms (< 0: no limit) for the outcome or, with want_text, for buffered text.
+ * Returns 1 when done, 2 when text is waiting (want_text only), 0 on timeout. Releases the GIL. */
+int rmpy_async_wait(rmpy_async *state, int64_t timeout_ms, int want_text)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    if (timeout_ms > 0) {
+        until.tv_sec += (time_t)(timeout_ms / 1000);
+        until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+    }
+    int r = 0;
+    pthread_mutex_lock(&state->mu);
+    for (;;) {
+        if (want_text && state->len > 0) { r = 2; break; }
+        if (state->done) { r = 1; break; }
+        if (timeout_ms == 0) break;
+        if (timeout_ms < 0) {
+            pthread_cond_wait(&state->cv, &state->mu);
+        } else if (pthread_cond_timedwait(&state->cv, &state->mu, &until) == ETIMEDOUT) {
+            r = want_text && state->len > 0 ? 2 : state->done;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&state->mu);
+    return r;
+}
+
+/* The text streamed since the last call, as bytes (UTF-8; a character may be split between calls). */
+PyObject *rmpy_async_take_text(rmpy_async *state)
+{
+    pthread_mutex_lock(&state->mu);
+    PyObject *b = PyBytes_FromStringAndSize(state->text ? state->text : "", (Py_ssize_t)state->len);
+    if (b) state->len = 0;
+    pthread_mutex_unlock(&state->mu);
+    return b;
+}
+
+/* The outcome: [RM_OK, result] (ownership passes to the caller, once), [status, None] on failure,
+ * [RM_EMISUSE, None] before completion or when the result was already taken. */
+int rmpy_async_take_result(rm_ai_result **out, rmpy_async *state)
+{
+    int rc;
+    pthread_mutex_lock(&state->mu);
+    if (!state->done || state->taken) {
+        rc = RM_EMISUSE;
+    } else {
+        rc = state->status;
+        if (rc == RM_OK) {
+            *out = state->result;
+            state->result = NULL;
+            state->taken = 1;
+        }
+    }
+    pthread_mutex_unlock(&state->mu);
+    return rc;
+}
+
+/* The failure's error (a copy made in on_done), or NULL; owned by the state. */
+const rm_error *rmpy_async_error(rmpy_async *state)
+{
+    pthread_mutex_lock(&state->mu);
+    const rm_error *e = state->done ? state->error : NULL;
+    pthread_mutex_unlock(&state->mu);
+    return e;
 }
 %}
