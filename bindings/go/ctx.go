@@ -14,6 +14,7 @@ import "C"
 
 import (
 	"runtime"
+	"sync"
 	"unsafe"
 )
 
@@ -159,6 +160,7 @@ type Ctx struct {
 	h         handle
 	storage   *Storage
 	transport *Transport
+	jobs      sync.WaitGroup // generations started by GenerateAsync and not finished yet
 }
 
 // NewCtx creates a library instance.
@@ -239,12 +241,20 @@ func NewCtx(o Options) (*Ctx, error) {
 	return ctxOut, nil
 }
 
-// Close frees the ctx (waiting for calls in progress). Close it before its Storage and Transport.
+// Close frees the ctx (waiting for calls in progress, and for generations started by GenerateAsync
+// to finish). Close it before its Storage and Transport.
 func (c *Ctx) Close() {
 	if c == nil {
 		return
 	}
-	c.h.close()
+	c.h.mu.Lock()
+	p := c.h.ptr
+	c.h.ptr = nil
+	c.h.mu.Unlock()
+	if p != nil {
+		c.jobs.Wait() // every Add happened under the read lock, so before this
+		c.h.free(p)
+	}
 	runtime.KeepAlive(c.storage)
 	runtime.KeepAlive(c.transport)
 }
