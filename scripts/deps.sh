@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 packages=(build-essential cmake pkg-config libsqlite3-dev libjansson-dev libssl-dev libjwt-dev
           libcurl4-openssl-dev libmicrohttpd-dev libpq-dev postgresql redis-server libcriterion-dev
           swig abigail-tools doxygen wrk nginx python3-pip)
-# The Go binding's tests need a Go toolchain, once that binding exists.
-[ -f bindings/go/go.mod ] && packages+=(golang-go)
+# The Go binding's tests need a Go toolchain: Debian's golang-go, unless one is already there (on PATH,
+# or at /usr/local/go/bin/go where the official tarball puts it; scripts/test-bindings.sh finds both).
+if [ -f bindings/go/go.mod ] && ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+    packages+=(golang-go)
+fi
 # The interop tests compare with the real simplejwt 5.3.x (which writes user_id as an integer, like
 # the Django ResuMate server).
 python_modules=(pytest:pytest PyJWT:jwt requests:requests Django:django djangorestframework:rest_framework

@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # Build libresumate and run every test suite: `make test`.
 #
-#   1. dependencies (scripts/deps.sh)        5. pytest: tests/**/test_*.py and the bindings' tests
-#   2. configure (-DRM_WERROR=ON) and build   6. ASan+UBSan build, ctest of the unit tests
-#   3. services: PostgreSQL (scripts/pg.sh)   7. install to a temporary prefix; build examples/basic.c and
-#   4. ctest: the Criterion suites               both consumers from it (pkg-config, find_package) and run them
-#                                             8. ctest: header and export tests (label abi)
+#   1. dependencies (scripts/deps.sh)        6. ASan+UBSan build, ctest of the unit tests (and the examples)
+#   2. configure (-DRM_WERROR=ON) and build   7. install to a temporary prefix; build examples/basic.c,
+#   3. services: PostgreSQL (scripts/pg.sh)      examples/custom_*.c and both consumers from it (pkg-config,
+#   4. ctest: the Criterion suites and the       find_package) and run them
+#      C examples (label examples)            8. ctest: header and export tests (label abi)
+#   5. pytest: tests/**/test_*.py             9. bindings: scripts/test-bindings.sh (Python and Go binding
+#                                                tests, their examples, abidiff ABI check, Doxygen check)
 # A suite that runs no test fails. The last line is "N passed, N failed" counting suites; the exit
 # status is 0 only when nothing failed.
 #
-# Environment: RM_BUILD_DIR (default build), RM_ASAN_BUILD_DIR (default build-asan), RM_INSTALL_PREFIX
+# Environment: RM_BUILD_DIR (default build), RM_ASAN_BUILD_DIR (default build-asan), RM_BINDINGS_BUILD_DIR
+# (default <build dir>-bindings), RM_INSTALL_PREFIX
 # (default: a new temporary directory), RM_JOBS (build jobs, default nproc), RM_CTEST_JOBS (default 2),
 # RM_PG_DIR (default: a new cluster in the temporary directory, stopped at the end),
 # RM_SKIP_ASAN=1 to leave out step 6 (local iterations only; CI runs everything).
@@ -20,6 +23,7 @@ ROOT=$PWD
 abspath() { case $1 in /*) echo "$1" ;; *) echo "$ROOT/$1" ;; esac; }
 BUILD=$(abspath "${RM_BUILD_DIR:-build}")
 ASAN=$(abspath "${RM_ASAN_BUILD_DIR:-build-asan}")
+BINDINGS_BUILD=$(abspath "${RM_BINDINGS_BUILD_DIR:-$BUILD-bindings}")
 JOBS=${RM_JOBS:-$(nproc 2>/dev/null || echo 2)}
 CTEST_JOBS=${RM_CTEST_JOBS:-2}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/resumate-test.XXXXXX")
@@ -80,7 +84,18 @@ consumer_make() {
     local pc; pc=$(dirname "$(find "$PREFIX" -name resumate.pc -print -quit)")
     [ -f "$pc/resumate.pc" ] || { echo "no resumate.pc under $PREFIX"; return 1; }
     mkdir -p "$TMP/make" &&
-    PKG_CONFIG_PATH=$pc make -C examples/consumers/make O="$TMP/make" check
+    PKG_CONFIG_PATH=$pc make -C examples/consumers/make O="$TMP/make" check || return 1
+    # The extension-point examples, built as their header comments say: cc + pkg-config.
+    local ex cflags libs libdir
+    cflags=$(PKG_CONFIG_PATH=$pc pkg-config --cflags resumate) && libs=$(PKG_CONFIG_PATH=$pc pkg-config --libs resumate) &&
+    libdir=$(PKG_CONFIG_PATH=$pc pkg-config --variable=libdir resumate) || return 1
+    for ex in custom_storage custom_transport; do
+        # shellcheck disable=SC2086 # word splitting of the pkg-config flags is intended
+        ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pedantic -O2 -g -pthread $cflags -o "$TMP/make/$ex" "examples/$ex.c" $libs &&
+        LD_LIBRARY_PATH=$libdir "$TMP/make/$ex" >"$TMP/make/$ex.log" 2>&1 &&
+        echo "examples/$ex.c: $(tail -n 1 "$TMP/make/$ex.log")" ||
+        { echo "examples/$ex.c failed:"; cat "$TMP/make/$ex.log"; return 1; }
+    done
 }
 
 consumer_cmake() {
@@ -126,22 +141,6 @@ mapfile -t pyfiles < <(find tests -name 'test_*.py' -not -path '*/__pycache__/*'
 if [ ${#pyfiles[@]} -gt 0 ]; then
     if [ $built = 0 ]; then suite pytest pytest_run "${pyfiles[@]}"; else skip pytest "the build failed"; fi
 fi
-# The bindings' own tests, each built against this build tree (RESUMATE_BUILD_DIR) first.
-export RESUMATE_BUILD_DIR=$BUILD
-python_binding() ( # a subshell: the cd stays inside
-    cd bindings/python && python3 setup.py -q build_ext --inplace && pytest_run tests
-)
-go_binding() (
-    cd bindings/go &&
-    CGO_CFLAGS="-I$ROOT/include" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD" go vet ./... &&
-    CGO_CFLAGS="-I$ROOT/include" CGO_LDFLAGS="-L$BUILD -Wl,-rpath,$BUILD" go test -count=1 ./...
-)
-if [ -f bindings/python/setup.py ] && [ -n "$(find bindings/python/tests -name 'test_*.py' 2>/dev/null)" ]; then
-    if [ $built = 0 ]; then suite python-binding python_binding; else skip python-binding "the build failed"; fi
-fi
-if [ -f bindings/go/go.mod ] && [ -n "$(find bindings/go -name '*_test.go')" ]; then
-    if [ $built = 0 ]; then suite go-binding go_binding; else skip go-binding "the build failed"; fi
-fi
 
 # 6. sanitizers
 if [ "${RM_SKIP_ASAN:-0}" = 1 ]; then
@@ -166,5 +165,13 @@ fi
 
 # 8. header and export tests
 if [ $built = 0 ]; then suite abi ctest_run "$BUILD" -L abi; else skip abi "the build failed"; fi
+
+# 9. the bindings (Python and Go tests against an installed copy, their examples), the abidiff ABI
+# check and the Doxygen check: one suite, scripts/test-bindings.sh, in a build directory of its own.
+if [ $built = 0 ]; then
+    suite bindings env RM_BINDINGS_BUILD_DIR="$BINDINGS_BUILD" RM_JOBS="$JOBS" bash scripts/test-bindings.sh
+else
+    skip bindings "the build failed"
+fi
 
 finish
