@@ -20,7 +20,7 @@
 /* A generation in flight. Two references: the completion callback's and the starting handler's
  * (plus one held briefly by the watcher while it cancels). */
 struct gen {
-    struct gen *next;
+    struct gen *next, *prev;  /* in gen_list while linked (not done) */
     rm_ai_job *job;
     int fd;
     int done;
@@ -84,27 +84,38 @@ static void gen_release_locked(struct gen *g)
     }
 }
 
+static void gen_link_locked(struct gen *g)
+{
+    g->prev = NULL;
+    g->next = gen_list;
+    if (gen_list)
+        gen_list->prev = g;
+    gen_list = g;
+}
+
+/* O(1): a thousand generations finishing at once must not walk the list a thousand times. */
 static void gen_unlink_locked(struct gen *g)
 {
-    for (struct gen **pp = &gen_list; *pp; pp = &(*pp)->next)
-        if (*pp == g) {
-            *pp = g->next;
-            break;
-        }
+    if (!g->done) {
+        if (g->prev)
+            g->prev->next = g->next;
+        else
+            gen_list = g->next;
+        if (g->next)
+            g->next->prev = g->prev;
+        g->next = g->prev = NULL;
+    }
     g->done = 1;
 }
 
-/* Whether the peer closed its end (EOF) or the socket failed. */
-static int peer_gone(int fd)
+/* Whether the peer closed its end (EOF) or the socket failed, from poll()'s answer for its socket. */
+static int peer_gone(const struct pollfd *p)
 {
-    struct pollfd p = { .fd = fd, .events = POLLIN | POLLRDHUP };
-    if (poll(&p, 1, 0) <= 0)
-        return 0;
-    if (p.revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+    if (p->revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
         return 1;
-    if (p.revents & POLLIN) {
+    if (p->revents & POLLIN) {
         char c;
-        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        ssize_t n = recv(p->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
         return n == 0;
     }
     return 0;
@@ -113,16 +124,42 @@ static int peer_gone(int fd)
 static void *watch_main(void *unused)
 {
     (void)unused;
+    struct pollfd *fds = NULL;
+    struct gen **gens = NULL;
+    size_t cap = 0;
     pthread_mutex_lock(&gen_lock);
     while (!watcher_stop) {
+        /* One poll() for every suspended socket (not one system call each): the sockets stay open
+         * while their generation is linked, and the lock is held throughout. */
+        size_t nfds = 0;
+        for (struct gen *g = gen_list; g; g = g->next) {
+            if (g->done || !g->job || g->fd < 0)
+                continue;
+            if (nfds == cap) {
+                size_t c = cap ? cap * 2 : 256;
+                struct pollfd *nf = realloc(fds, c * sizeof *nf);
+                if (nf)
+                    fds = nf;
+                struct gen **ng = nf ? realloc(gens, c * sizeof *ng) : NULL;
+                if (ng)
+                    gens = ng;
+                if (!nf || !ng)
+                    break; /* out of memory: watch the ones that fit, the rest on a later pass */
+                cap = c;
+            }
+            fds[nfds] = (struct pollfd){ .fd = g->fd, .events = POLLIN | POLLRDHUP };
+            gens[nfds++] = g;
+        }
         struct gen *cancel[64];
         int n = 0;
-        for (struct gen *g = gen_list; g && n < 64; g = g->next)
-            if (!g->done && g->job && g->fd >= 0 && peer_gone(g->fd)) {
-                g->refs++;
-                g->fd = -1; /* cancel once */
-                cancel[n++] = g;
-            }
+        if (nfds && poll(fds, (nfds_t)nfds, 0) > 0)
+            for (size_t i = 0; i < nfds && n < 64; i++)
+                if (fds[i].revents && peer_gone(&fds[i])) {
+                    struct gen *g = gens[i];
+                    g->refs++;
+                    g->fd = -1; /* cancel once */
+                    cancel[n++] = g;
+                }
         pthread_mutex_unlock(&gen_lock);
         for (int i = 0; i < n; i++)
             rm_ai_job_cancel(cancel[i]->job);
@@ -140,6 +177,8 @@ static void *watch_main(void *unused)
             pthread_cond_timedwait(&gen_cond, &gen_lock, &until);
     }
     pthread_mutex_unlock(&gen_lock);
+    free(fds);
+    free(gens);
     return NULL;
 }
 
@@ -225,12 +264,43 @@ static void gen_done(void *userdata, int status, rm_ai_result *result, const rm_
     MHD_resume_connection(r->conn);
 }
 
+/* The metrics label of a model's provider. Remembered per model name while the models' data
+ * version is unchanged, for at most PROVIDER_CACHE_US (changes made by other processes), so that a
+ * generation costs no extra storage lookup for its label. */
+#define PROVIDER_CACHE_SLOTS 16
+#define PROVIDER_CACHE_US (60 * 1000000LL)
+static struct {
+    char name[64];
+    int idx;
+    uint64_t version;
+    int64_t at_us;
+} provider_cache[PROVIDER_CACHE_SLOTS];
+static unsigned provider_cache_next;
+static pthread_mutex_t provider_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static int provider_index(rm_ctx *ctx, const rm_fields *fields)
 {
     const char *name = rm_fields_get_string(fields, "model");
-    rm_ai_model *m = NULL;
     int idx = NPROV - 1;
-    if (name && rm_ai_model_get(&m, ctx, name) == RM_OK) {
+    if (!name)
+        return idx;
+    uint64_t version = rm_ctx_data_version(ctx, RM_DATA_AI_MODELS);
+    int64_t now = srv_wall_us();
+    size_t len = strlen(name);
+    if (len < sizeof provider_cache[0].name) {
+        pthread_mutex_lock(&provider_cache_lock);
+        for (int i = 0; i < PROVIDER_CACHE_SLOTS; i++)
+            if (provider_cache[i].version == version && now - provider_cache[i].at_us < PROVIDER_CACHE_US &&
+                strcmp(provider_cache[i].name, name) == 0 && provider_cache[i].at_us) {
+                idx = provider_cache[i].idx;
+                pthread_mutex_unlock(&provider_cache_lock);
+                return idx;
+            }
+        pthread_mutex_unlock(&provider_cache_lock);
+    }
+    rm_ai_model *m = NULL;
+    int found = rm_ai_model_get(&m, ctx, name) == RM_OK;
+    if (found) {
         const char *p = rm_ai_model_api_provider(m);
         for (int i = 0; i < NPROV - 1; i++)
             if (strcmp(p, provider_names[i]) == 0)
@@ -238,6 +308,15 @@ static int provider_index(rm_ctx *ctx, const rm_fields *fields)
     }
     rm_ai_model_free(m);
     rm_error_clear();
+    if (found && len < sizeof provider_cache[0].name) { /* unknown names are not remembered */
+        pthread_mutex_lock(&provider_cache_lock);
+        unsigned slot = provider_cache_next++ % PROVIDER_CACHE_SLOTS;
+        memcpy(provider_cache[slot].name, name, len + 1);
+        provider_cache[slot].idx = idx;
+        provider_cache[slot].version = version;
+        provider_cache[slot].at_us = now;
+        pthread_mutex_unlock(&provider_cache_lock);
+    }
     return idx;
 }
 
@@ -439,8 +518,7 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
         st->refs = 2; /* the response's and the library callbacks' */
     }
     pthread_mutex_lock(&gen_lock);
-    g->next = gen_list;
-    gen_list = g;
+    gen_link_locked(g);
     pthread_mutex_unlock(&gen_lock);
 
     if (!streaming) {

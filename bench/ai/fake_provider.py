@@ -12,7 +12,9 @@ Listens on 127.0.0.1 (port 0 = ephemeral) and prints "PORT <n>" as its first std
                                      chat.completion JSON (or an SSE stream if the body asks
                                      "stream": true)
   GET  /_stats                       {"requests": n, "answered": n, "open": n, "max_open": n,
-                                      "max_in_flight": n}
+                                      "max_in_flight": n, "burst_requests": n, "burst_spread_ms": x}
+                                     (the last burst: the completions that arrived since the
+                                     fake was last idle, and the time from the first to the last)
   anything else                      404
 A client that closes its connection while waiting is simply dropped. SIGTERM or SIGINT exits 0.
 """
@@ -25,7 +27,8 @@ import time
 
 TEXT = ("# Jane Doe\\n\\n## Experience\\n\\nSoftware engineer at ACME, 2019-2025: built the order "
         "pipeline in C and Python.\\n\\n## Skills\\n\\nC, Python, PostgreSQL, Linux.")
-STATS = {"requests": 0, "answered": 0, "open": 0, "max_open": 0, "in_flight": 0, "max_in_flight": 0}
+STATS = {"requests": 0, "answered": 0, "open": 0, "max_open": 0, "in_flight": 0, "max_in_flight": 0,
+         "burst_requests": 0, "burst_first": 0.0, "burst_last": 0.0}
 MAX_HEAD = 65536
 MAX_BODY = 4 << 20
 
@@ -128,7 +131,8 @@ class Conn(asyncio.Protocol):
     def request(self, method, path, body, close):
         STATS["requests"] += 1
         if method == "GET" and path == "/_stats":
-            out = {k: STATS[k] for k in ("requests", "answered", "open", "max_open", "max_in_flight")}
+            out = {k: STATS[k] for k in ("requests", "answered", "open", "max_open", "max_in_flight", "burst_requests")}
+            out["burst_spread_ms"] = round((STATS["burst_last"] - STATS["burst_first"]) * 1000.0, 3)
             self.answer(plain(200, out), close)
             return
         if method != "POST" or not path.endswith("/chat/completions"):
@@ -141,6 +145,11 @@ class Conn(asyncio.Protocol):
             self.answer(plain(400, {"error": {"code": 400, "message": "the body is not JSON"}}), close)
             return
         payload = completion_stream(model) if stream else completion(model)
+        now = time.monotonic()
+        if STATS["in_flight"] == 0:
+            STATS["burst_requests"], STATS["burst_first"] = 0, now
+        STATS["burst_requests"] += 1
+        STATS["burst_last"] = now
         STATS["in_flight"] += 1
         STATS["max_in_flight"] = max(STATS["max_in_flight"], STATS["in_flight"])
         loop = asyncio.get_running_loop()
@@ -180,5 +189,14 @@ async def main():
     return 0
 
 
+def run():
+    try:  # uvloop (PyPI) when installed: the same code, a cheaper event loop
+        import uvloop
+        uvloop.install()
+    except ImportError:
+        pass
+    return asyncio.run(main())
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    sys.exit(run())
