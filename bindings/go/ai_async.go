@@ -155,8 +155,8 @@ type Job struct {
 // policy and quota failures are returned here). onChunk, if not nil, receives the streamed text in
 // order, in pieces of whole UTF-8 characters, on a goroutine of the job (never a library thread);
 // returning an error cancels the generation, and Wait then returns that error (should the generation
-// have finished before the cancel took effect, its resume stays saved). Ctx.Close waits for
-// generations still running.
+// have finished before the cancel took effect, its resume stays saved); onChunk must not call the
+// job's Wait (the outcome comes after it). Ctx.Close waits for generations still running.
 func (c *Ctx) GenerateAsync(who *Principal, fields map[string]any, o GenerateOptions, onChunk func(text string) error) (*Job, error) {
 	opts := C.rmgo_async_options_new()
 	if opts == nil {

@@ -651,6 +651,8 @@ class Job:
         seconds (None: no limit); when it passes first, TimeoutError is raised and the job goes on."""
         import time
         if self._outcome is None:
+            if self._pump is not None and threading.current_thread() is self._pump:
+                raise MisuseError("result() cannot wait from inside on_chunk (the outcome comes after it)")
             if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))):
                 raise InvalidArgument(f"timeout must be a number of seconds, not {type(timeout).__name__}")
             end = None if timeout is None else time.monotonic() + max(0.0, timeout)

@@ -193,12 +193,17 @@ def test_leaving_the_with_block_cancels_and_an_error_in_on_chunk_cancels(ctx, mo
 
         # A streamed generation: on_chunk raises on the first piece, while the rest is held back.
         FakeOpenAI.held.clear()
-        seen = []
+        seen, box, bound = [], {}, threading.Event()
 
         def boom(text):
             seen.append(text)
+            assert bound.wait(10)
+            with pytest.raises(rm.MisuseError):
+                box["job"].result()                      # cannot wait for itself
             raise KeyError("from on_chunk")
         with ctx.generate_async(who, model="local", user_input=SLOW + " " + "x" * 60, on_chunk=boom) as bad:
+            box["job"] = bad
+            bound.set()
             assert FakeOpenAI.held.wait(10)
             with pytest.raises(KeyError):
                 bad.result(timeout=30)
