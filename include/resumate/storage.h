@@ -86,6 +86,29 @@ typedef struct rm_ai_model_record {
     const char *base_url;           /**< openai_compatible base URL; NULL when unset. */
 } rm_ai_model_record;
 
+/** A row of the token denylist (vtable version 2). */
+typedef struct rm_token_deny_record {
+    const char *jti;            /**< The token id. */
+    int64_t user_id;            /**< The token's user. */
+    int64_t expires_at;         /**< When the entry may be pruned. */
+} rm_token_deny_record;
+
+/** One user's generation count with one model on one UTC day (vtable version 2). */
+typedef struct rm_usage_record {
+    int64_t user_id;            /**< The user. */
+    int64_t model_id;           /**< The AI model. */
+    const char *day;            /**< "YYYY-MM-DD", UTC. */
+    int32_t count;              /**< Generations counted (>= 0). */
+} rm_usage_record;
+
+/** A remembered idempotency key (vtable version 2). */
+typedef struct rm_idempotency_record {
+    const char *key;            /**< The client's key. */
+    int64_t user_id;            /**< The user who sent it. */
+    int64_t resume_id;          /**< The resume it produced. */
+    int64_t created_at;         /**< When it was recorded. */
+} rm_idempotency_record;
+
 /** Paging and filtering of a list call. */
 typedef struct rm_storage_query {
     int64_t limit;          /**< At most this many rows; <= 0 for all. */
@@ -104,9 +127,15 @@ typedef int (*rm_resume_sink)(void *sink_data, const rm_resume_record *rec);
 typedef int (*rm_application_sink)(void *sink_data, const rm_application_record *rec);
 /** Receives an AI model record. Return 0 to go on, anything else to stop (the backend returns it). */
 typedef int (*rm_ai_model_sink)(void *sink_data, const rm_ai_model_record *rec);
+/** Receives a denylist entry. Return 0 to go on, anything else to stop (the backend returns it). */
+typedef int (*rm_token_deny_sink)(void *sink_data, const rm_token_deny_record *rec);
+/** Receives a daily usage count. Return 0 to go on, anything else to stop (the backend returns it). */
+typedef int (*rm_usage_sink)(void *sink_data, const rm_usage_record *rec);
+/** Receives an idempotency record. Return 0 to go on, anything else to stop (the backend returns it). */
+typedef int (*rm_idempotency_sink)(void *sink_data, const rm_idempotency_record *rec);
 
 /** Current version of ::rm_storage_vtable. */
-#define RM_STORAGE_VTABLE_VERSION 1
+#define RM_STORAGE_VTABLE_VERSION 2
 
 /**
  * The storage backend interface. Every member receives the backend's `self` pointer first and
@@ -185,6 +214,38 @@ typedef struct rm_storage_vtable {
     int (*idempotency_get)(void *self, const char *key, int64_t user_id, int64_t since, int64_t *resume_id_out);
     /** Remove idempotency records created before `before`; store how many in *removed (may be NULL). */
     int (*idempotency_prune)(void *self, int64_t before, int64_t *removed);
+
+    /*
+     * Version 2: whole-database export and import, used by rm_storage_copy() (include/resumate/copy.h).
+     * The scans visit every row regardless of owner, deleted flag or example flag. A scan need not be a
+     * consistent snapshot of a store that is being written to: copy a quiescent store. The imports write
+     * a record exactly as given, its id included (no validation beyond the store's own constraints), and
+     * leave the store's id generator (sequence, AUTOINCREMENT) past the highest id, so later inserts get
+     * fresh ids. An id or unique value that is already taken is RM_ECONFLICT.
+     */
+
+    /** Every user, in id order. @since 1.0 (vtable version 2) */
+    int (*user_scan)(void *self, rm_user_sink sink, void *sink_data);
+    /** Every resume of every user, in id order. @since 1.0 (vtable version 2) */
+    int (*resume_scan)(void *self, rm_resume_sink sink, void *sink_data);
+    /** Every application, deleted ones and examples included, in id order. @since 1.0 (vtable version 2) */
+    int (*application_scan)(void *self, rm_application_sink sink, void *sink_data);
+    /** Every token denylist entry, in jti order. @since 1.0 (vtable version 2) */
+    int (*token_scan)(void *self, rm_token_deny_sink sink, void *sink_data);
+    /** Every daily usage count, in (user_id, model_id, day) order. @since 1.0 (vtable version 2) */
+    int (*usage_scan)(void *self, rm_usage_sink sink, void *sink_data);
+    /** Every idempotency record, in (user_id, key) order. @since 1.0 (vtable version 2) */
+    int (*idempotency_scan)(void *self, rm_idempotency_sink sink, void *sink_data);
+    /** Insert the user with rec->id (tokens_valid_after included). @since 1.0 (vtable version 2) */
+    int (*user_import)(void *self, const rm_user_record *rec);
+    /** Insert the resume with rec->id; its user must exist. @since 1.0 (vtable version 2) */
+    int (*resume_import)(void *self, const rm_resume_record *rec);
+    /** Insert the application with rec->id, is_deleted as given; its user and resume_used must exist. @since 1.0 (vtable version 2) */
+    int (*application_import)(void *self, const rm_application_record *rec);
+    /** Insert the model with rec->id (base_url included); RM_ECONFLICT on a display-name clash (any case). @since 1.0 (vtable version 2) */
+    int (*ai_model_import)(void *self, const rm_ai_model_record *rec);
+    /** Set the count of (user_id, model_id, day) to rec->count, creating the row. @since 1.0 (vtable version 2) */
+    int (*usage_import)(void *self, const rm_usage_record *rec);
 } rm_storage_vtable;
 
 /** Static initialiser for ::rm_storage_vtable (all members NULL; C99 designated initialiser — C++ callers use rm_storage_vtable_init()). */

@@ -67,6 +67,17 @@ enum {
     ST_IDEM_PUT,
     ST_IDEM_GET,
     ST_IDEM_PRUNE,
+    ST_USER_SCAN,
+    ST_RESUME_SCAN,
+    ST_APP_SCAN,
+    ST_TOKEN_SCAN,
+    ST_USAGE_SCAN,
+    ST_IDEM_SCAN,
+    ST_USER_IMPORT,
+    ST_RESUME_IMPORT,
+    ST_APP_IMPORT,
+    ST_AI_IMPORT,
+    ST_USAGE_SET,
     ST_COUNT
 };
 
@@ -94,6 +105,12 @@ enum {
     "SELECT m.id, m.display_name, m.model_name, m.api_provider, m.api_key_name, m.is_active, m.login_required, " \
     "m.daily_limit, m.response_time_info, m.description, " US("m.created_at") ", " US("m.updated_at") ", "     \
     "x.base_url FROM ai_aimodel m LEFT JOIN rm_ai_model_ext x ON x.model_id = m.id "
+
+/* After an import into `table` (CTE `i` returning the new id): move the table's sequence to the highest
+ * id, so later inserts continue past the imported rows. The statement answers with that id. */
+#define SEQ_PAST(table) \
+    " SELECT setval(pg_get_serial_sequence('" table "', 'id'), GREATEST(i.id, (SELECT COALESCE(max(id), 1) FROM " \
+    table "))) FROM i"
 
 #define R(sql_, n_) {.sql = (sql_), .nparams = (n_), .readonly = true}
 #define W(sql_, n_) {.sql = (sql_), .nparams = (n_), .readonly = false}
@@ -204,6 +221,42 @@ static const rm__pg_stmt stmts[ST_COUNT] = {
                       "AND ($3::int8 IS NULL OR created_at >= " TS("3") ")",
                       3),
     [ST_IDEM_PRUNE] = W("DELETE FROM rm_idempotency WHERE created_at < " TS("1"), 1),
+
+    /* Export and import (vtable version 2). */
+    [ST_USER_SCAN] = R(USER_SEL "ORDER BY u.id", 0),
+    [ST_RESUME_SCAN] = R(RESUME_SEL "ORDER BY id", 0),
+    [ST_APP_SCAN] = R(APP_SEL "ORDER BY id", 0),
+    [ST_TOKEN_SCAN] = R("SELECT jti, user_id, " US("expires_at") " FROM rm_token_denylist ORDER BY jti COLLATE \"C\"", 0),
+    [ST_USAGE_SCAN] = R("SELECT user_id, model_id, to_char(day, 'YYYY-MM-DD'), count FROM rm_daily_usage "
+                        "ORDER BY user_id, model_id, day",
+                        0),
+    [ST_IDEM_SCAN] = R("SELECT key, user_id, resume_id, " US("created_at") " FROM rm_idempotency "
+                       "ORDER BY user_id, key COLLATE \"C\"",
+                       0),
+    [ST_USER_IMPORT] = W("WITH i AS (INSERT INTO auth_user (password, last_login, is_superuser, username, first_name, "
+                         "last_name, email, is_staff, is_active, date_joined, id) VALUES ($1::text, " TS("2") ", $3::bool, "
+                         "$4::text, $5::text, $6::text, $7::text, $8::bool, $9::bool, " TS("10") ", $12::int8) RETURNING id), "
+                         "x AS (INSERT INTO rm_user_ext (user_id, tokens_valid_after) SELECT id, " TS("11") " FROM i "
+                         "WHERE $11::int8 IS NOT NULL)" SEQ_PAST("auth_user"),
+                         12),
+    [ST_RESUME_IMPORT] = W("WITH i AS (INSERT INTO resume_resume (title, content, created_at, updated_at, user_id, id) "
+                           "VALUES ($1::text, $2::text, " TS("3") ", " TS("4") ", $5::int8, $6::int8) RETURNING id)"
+                           SEQ_PAST("resume_resume"),
+                           6),
+    [ST_APP_IMPORT] = W("WITH i AS (INSERT INTO job_tracker_jobapplication (job_title, company_name, "
+                        "original_job_description, date_applied, status, notes, is_deleted, is_example, created_at, "
+                        "updated_at, resume_used_id, user_id, id) VALUES ($1::text, $2::text, $3::text, $4::date, "
+                        "$5::text, $6::text, $7::bool, $8::bool, " TS("9") ", " TS("10") ", $11::int8, $12::int8, "
+                        "$13::int8) RETURNING id)" SEQ_PAST("job_tracker_jobapplication"),
+                        13),
+    [ST_AI_IMPORT] = W("WITH i AS (INSERT INTO ai_aimodel (display_name, model_name, api_provider, api_key_name, "
+                       "is_active, login_required, daily_limit, response_time_info, description, created_at, updated_at, id) "
+                       "VALUES ($1::text, $2::text, $3::text, $4::text, $5::bool, $6::bool, $7::int4, $8::text, "
+                       "$9::text, " TS("10") ", " TS("11") ", $12::int8) RETURNING id)" SEQ_PAST("ai_aimodel"),
+                       12),
+    [ST_USAGE_SET] = W("INSERT INTO rm_daily_usage (user_id, model_id, day, count) VALUES ($1::int8, $2::int8, "
+                       "$3::date, $4::int4) ON CONFLICT (user_id, model_id, day) DO UPDATE SET count = EXCLUDED.count",
+                       4),
 };
 
 #undef R
@@ -665,6 +718,24 @@ static int ai_insert_tx(rm_pg *pg, rm__pg_conn *c, void *arg)
     return m->base_url ? ai_ext_upsert(pg, c, w->id, m->base_url) : RM_OK;
 }
 
+/* Like ai_insert_tx, with the record's own id (and the sequence moved past it). */
+static int ai_import_tx(rm_pg *pg, rm__pg_conn *c, void *arg)
+{
+    const rm_ai_model_record *m = ((ai_write *)arg)->m;
+    int rc = ai_name_free(pg, c, m->display_name, 0);
+    if (rc != RM_OK)
+        return rc;
+    numbuf b7, b10, b11, b12;
+    const char *p[12] = {m->display_name, m->model_name, m->api_provider, m->api_key_name, p_bool(m->is_active),
+                         p_bool(m->login_required), p_int(b7, m->daily_limit), m->response_time_info,
+                         m->description, p_time(b10, m->created_at), p_time(b11, m->updated_at), p_int(b12, m->id)};
+    PGresult *r = NULL;
+    if ((rc = rm__pg_exec(&pg->primary, c, ST_AI_IMPORT, p, &r)) != RM_OK)
+        return rc;
+    PQclear(r);
+    return m->base_url ? ai_ext_upsert(pg, c, m->id, m->base_url) : RM_OK;
+}
+
 static int ai_update_tx(rm_pg *pg, rm__pg_conn *c, void *arg)
 {
     const rm_ai_model_record *m = ((ai_write *)arg)->m;
@@ -843,6 +914,104 @@ static int m_idempotency_prune(void *self, int64_t before, int64_t *removed)
     return rc;
 }
 
+/* ---- export and import (vtable version 2) ---- */
+
+static int row_token(const PGresult *r, int i, const void *sink, void *sink_data)
+{
+    rm_token_deny_record t = {.jti = c_str(r, i, 0), .user_id = c_int(r, i, 1), .expires_at = c_time(r, i, 2)};
+    return (*(const rm_token_deny_sink *)sink)(sink_data, &t);
+}
+
+static int row_usage(const PGresult *r, int i, const void *sink, void *sink_data)
+{
+    rm_usage_record u = {.user_id = c_int(r, i, 0),
+                         .model_id = c_int(r, i, 1),
+                         .day = c_str(r, i, 2),
+                         .count = (int32_t)c_int(r, i, 3)};
+    return (*(const rm_usage_sink *)sink)(sink_data, &u);
+}
+
+static int row_idempotency(const PGresult *r, int i, const void *sink, void *sink_data)
+{
+    rm_idempotency_record k = {
+        .key = c_str(r, i, 0), .user_id = c_int(r, i, 1), .resume_id = c_int(r, i, 2), .created_at = c_time(r, i, 3)};
+    return (*(const rm_idempotency_sink *)sink)(sink_data, &k);
+}
+
+/* The scans read the whole table into one result (the connection goes back before the sinks run). */
+#define SCAN_MEMBER(name, sink_t, st_id, row)                           \
+    static int name(void *self, sink_t sink, void *sink_data)           \
+    {                                                                   \
+        if (!sink)                                                      \
+            return rm__error_misuse("sink is NULL");                    \
+        return run_rows(self, st_id, NULL, row, &sink, sink_data, false); \
+    }
+SCAN_MEMBER(m_user_scan, rm_user_sink, ST_USER_SCAN, row_user)
+SCAN_MEMBER(m_resume_scan, rm_resume_sink, ST_RESUME_SCAN, row_resume)
+SCAN_MEMBER(m_application_scan, rm_application_sink, ST_APP_SCAN, row_application)
+SCAN_MEMBER(m_token_scan, rm_token_deny_sink, ST_TOKEN_SCAN, row_token)
+SCAN_MEMBER(m_usage_scan, rm_usage_sink, ST_USAGE_SCAN, row_usage)
+SCAN_MEMBER(m_idempotency_scan, rm_idempotency_sink, ST_IDEM_SCAN, row_idempotency)
+#undef SCAN_MEMBER
+
+static int m_user_import(void *self, const rm_user_record *u)
+{
+    if (!u || u->id <= 0)
+        return rm__error_misuse("user_import needs a record with a positive id");
+    numbuf b2, b10, b11, b12;
+    const char *p[12] = {u->password,          p_time(b2, u->last_login), p_bool(u->is_superuser),
+                         u->username,          u->first_name,             u->last_name,
+                         u->email,             p_bool(u->is_staff),       p_bool(u->is_active),
+                         p_time(b10, u->date_joined), p_time(b11, u->tokens_valid_after), p_int(b12, u->id)};
+    int64_t v = 0;
+    bool found = false;
+    return run_scalar(self, ST_USER_IMPORT, p, &v, &found);
+}
+
+static int m_resume_import(void *self, const rm_resume_record *r)
+{
+    if (!r || r->id <= 0)
+        return rm__error_misuse("resume_import needs a record with a positive id");
+    numbuf b3, b4, b5, b6;
+    const char *p[6] = {r->title, r->content, p_time(b3, r->created_at), p_time(b4, r->updated_at),
+                        p_int(b5, r->user_id), p_int(b6, r->id)};
+    int64_t v = 0;
+    bool found = false;
+    return run_scalar(self, ST_RESUME_IMPORT, p, &v, &found);
+}
+
+static int m_application_import(void *self, const rm_application_record *a)
+{
+    if (!a || a->id <= 0)
+        return rm__error_misuse("application_import needs a record with a positive id");
+    numbuf b9, b10, b11, b12, b13;
+    const char *p[13] = {a->job_title, a->company_name, a->original_job_description, a->date_applied,
+                         a->status, a->notes, p_bool(a->is_deleted), p_bool(a->is_example),
+                         p_time(b9, a->created_at), p_time(b10, a->updated_at), p_ref(b11, a->resume_used),
+                         p_int(b12, a->user_id), p_int(b13, a->id)};
+    int64_t v = 0;
+    bool found = false;
+    return run_scalar(self, ST_APP_IMPORT, p, &v, &found);
+}
+
+static int m_ai_model_import(void *self, const rm_ai_model_record *m)
+{
+    if (!m || !m->display_name || m->id <= 0)
+        return rm__error_misuse("ai_model_import needs a record with a display name and a positive id");
+    ai_write w = {.m = m};
+    return in_transaction(self, ai_import_tx, &w);
+}
+
+static int m_usage_import(void *self, const rm_usage_record *u)
+{
+    if (!u || !u->day || u->count < 0)
+        return rm__error_misuse("usage_import needs a record with a day and a count >= 0");
+    numbuf b1, b2, b4;
+    const char *p[4] = {p_int(b1, u->user_id), p_int(b2, u->model_id), u->day, p_int(b4, u->count)};
+    int64_t n = 0;
+    return run_affected(self, ST_USAGE_SET, p, &n);
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Opening and closing                                                                              */
 /* ---------------------------------------------------------------------------------------------- */
@@ -886,6 +1055,17 @@ static const rm_storage_vtable pg_vtable = {
     .idempotency_put = m_idempotency_put,
     .idempotency_get = m_idempotency_get,
     .idempotency_prune = m_idempotency_prune,
+    .user_scan = m_user_scan,
+    .resume_scan = m_resume_scan,
+    .application_scan = m_application_scan,
+    .token_scan = m_token_scan,
+    .usage_scan = m_usage_scan,
+    .idempotency_scan = m_idempotency_scan,
+    .user_import = m_user_import,
+    .resume_import = m_resume_import,
+    .application_import = m_application_import,
+    .ai_model_import = m_ai_model_import,
+    .usage_import = m_usage_import,
 };
 
 int rm__storage_open_postgres(rm_storage **out, const char *url)

@@ -188,6 +188,13 @@ enum {
     ST_IDEM_PUT,
     ST_IDEM_GET,
     ST_IDEM_PRUNE,
+    ST_USER_SCAN,
+    ST_RESUME_SCAN,
+    ST_APP_SCAN,
+    ST_TOKEN_SCAN,
+    ST_USAGE_SCAN,
+    ST_IDEM_SCAN,
+    ST_USAGE_SET,
     ST_COUNT
 };
 
@@ -224,8 +231,8 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_PING] = "SELECT 1",
 
     [ST_USER_INSERT] = "INSERT INTO \"auth_user\" (\"password\", \"last_login\", \"is_superuser\", \"username\", "
-                       "\"first_name\", \"last_name\", \"email\", \"is_staff\", \"is_active\", \"date_joined\") "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                       "\"first_name\", \"last_name\", \"email\", \"is_staff\", \"is_active\", \"date_joined\", \"id\") "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_USER_EXT_UPSERT] = "INSERT INTO \"rm_user_ext\" (\"user_id\", \"tokens_valid_after\") VALUES (?1, ?2) "
                            "ON CONFLICT (\"user_id\") DO UPDATE SET \"tokens_valid_after\" = excluded.\"tokens_valid_after\"",
     [ST_USER_GET_ID] = USER_COLS "WHERE u.\"id\" = ?1",
@@ -235,7 +242,7 @@ static const char *const sql_text[ST_COUNT] = {
                        "\"is_active\" = ?10 WHERE \"id\" = ?1",
 
     [ST_RESUME_INSERT] = "INSERT INTO \"resume_resume\" (\"title\", \"content\", \"created_at\", \"updated_at\", "
-                         "\"user_id\") VALUES (?1, ?2, ?3, ?4, ?5)",
+                         "\"user_id\", \"id\") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_RESUME_GET] = RESUME_COLS "WHERE \"id\" = ?1 AND \"user_id\" = ?2",
     [ST_RESUME_LIST] = RESUME_COLS "WHERE \"user_id\" = ?1"
                                    " AND (?2 = 0 OR " TS("\"updated_at\"") " < ?3 OR (" TS("\"updated_at\"") " = ?3 AND \"id\" < ?4))"
@@ -247,8 +254,8 @@ static const char *const sql_text[ST_COUNT] = {
 
     [ST_APP_INSERT] = "INSERT INTO \"job_tracker_jobapplication\" (\"job_title\", \"company_name\", "
                       "\"original_job_description\", \"date_applied\", \"status\", \"notes\", \"is_deleted\", "
-                      "\"is_example\", \"created_at\", \"updated_at\", \"resume_used_id\", \"user_id\") "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                      "\"is_example\", \"created_at\", \"updated_at\", \"resume_used_id\", \"user_id\", \"id\") "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_APP_GET_USER] = APP_COLS "WHERE \"id\" = ?1 AND \"user_id\" = ?2 AND \"is_deleted\" = 0",
     [ST_APP_GET_EXAMPLE] = APP_COLS "WHERE \"id\" = ?1 AND \"is_example\" = 1 AND \"is_deleted\" = 0",
     [ST_APP_LIST_USER] = APP_COLS "WHERE \"user_id\" = ?1" APP_LIST_TAIL,
@@ -262,7 +269,7 @@ static const char *const sql_text[ST_COUNT] = {
 
     [ST_AI_INSERT] = "INSERT INTO \"ai_aimodel\" (\"display_name\", \"model_name\", \"api_provider\", \"api_key_name\", "
                      "\"is_active\", \"login_required\", \"daily_limit\", \"response_time_info\", \"description\", "
-                     "\"created_at\", \"updated_at\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     "\"created_at\", \"updated_at\", \"id\") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     [ST_AI_EXT_UPSERT] = "INSERT INTO \"rm_ai_model_ext\" (\"model_id\", \"base_url\") VALUES (?1, ?2) "
                          "ON CONFLICT (\"model_id\") DO UPDATE SET \"base_url\" = excluded.\"base_url\"",
     [ST_AI_NAME_TAKEN] = "SELECT 1 FROM \"ai_aimodel\" WHERE \"display_name\" = ?1 COLLATE NOCASE AND \"id\" <> ?2 LIMIT 1",
@@ -293,6 +300,18 @@ static const char *const sql_text[ST_COUNT] = {
     [ST_IDEM_GET] = "SELECT \"resume_id\" FROM \"rm_idempotency\" WHERE \"user_id\" = ?1 AND \"key\" = ?2 "
                     "AND (?3 IS NULL OR \"created_at\" >= ?3)",
     [ST_IDEM_PRUNE] = "DELETE FROM \"rm_idempotency\" WHERE \"created_at\" < ?1",
+
+    /* Export and import (vtable version 2). */
+    [ST_USER_SCAN] = USER_COLS "ORDER BY u.\"id\"",
+    [ST_RESUME_SCAN] = RESUME_COLS "ORDER BY \"id\"",
+    [ST_APP_SCAN] = APP_COLS "ORDER BY \"id\"",
+    [ST_TOKEN_SCAN] = "SELECT \"jti\", \"user_id\", \"expires_at\" FROM \"rm_token_denylist\" ORDER BY \"jti\"",
+    [ST_USAGE_SCAN] = "SELECT \"user_id\", \"model_id\", \"day\", \"count\" FROM \"rm_daily_usage\" "
+                      "ORDER BY \"user_id\", \"model_id\", \"day\"",
+    [ST_IDEM_SCAN] = "SELECT \"key\", \"user_id\", \"resume_id\", \"created_at\" FROM \"rm_idempotency\" "
+                     "ORDER BY \"user_id\", \"key\"",
+    [ST_USAGE_SET] = "INSERT INTO \"rm_daily_usage\" (\"user_id\", \"model_id\", \"day\", \"count\") VALUES (?1, ?2, ?3, ?4) "
+                     "ON CONFLICT (\"user_id\", \"model_id\", \"day\") DO UPDATE SET \"count\" = excluded.\"count\"",
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -715,10 +734,9 @@ out:
 
 /* ---- users ---- */
 
-static int m_user_insert(void *self, const rm_user_record *u, int64_t *id_out)
+/* Insert a user with the id `want` (0: the next free one). */
+static int user_write(void *self, const rm_user_record *u, int64_t want, int64_t *id_out)
 {
-    if (!u)
-        return rm__error_misuse("user record is NULL");
     int64_t id = 0;
     LEASE(self, true);
     if ((rc = tx_begin(c)) != RM_OK)
@@ -734,6 +752,7 @@ static int m_user_insert(void *self, const rm_user_record *u, int64_t *id_out)
     b_bool(st, 8, u->is_staff, &brc);
     b_bool(st, 9, u->is_active, &brc);
     b_time(st, 10, u->date_joined, &brc);
+    b_ref(st, 11, want, &brc);
     BOUND();
     if ((rc = step_done(c, st)) != RM_OK)
         goto out;
@@ -752,6 +771,13 @@ out:
     if (rc == RM_OK && id_out)
         *id_out = id;
     return rc;
+}
+
+static int m_user_insert(void *self, const rm_user_record *u, int64_t *id_out)
+{
+    if (!u)
+        return rm__error_misuse("user record is NULL");
+    return user_write(self, u, 0, id_out);
 }
 
 static int m_user_get(void *self, int64_t id, const char *username, rm_user_sink sink, void *sink_data)
@@ -812,10 +838,8 @@ out:
 
 /* ---- resumes ---- */
 
-static int m_resume_insert(void *self, const rm_resume_record *r, int64_t *id_out)
+static int resume_write(void *self, const rm_resume_record *r, int64_t want, int64_t *id_out)
 {
-    if (!r)
-        return rm__error_misuse("resume record is NULL");
     int64_t id = 0;
     LEASE(self, true);
     STMT(ST_RESUME_INSERT);
@@ -824,6 +848,7 @@ static int m_resume_insert(void *self, const rm_resume_record *r, int64_t *id_ou
     b_time(st, 3, r->created_at, &brc);
     b_time(st, 4, r->updated_at, &brc);
     b_int(st, 5, r->user_id, &brc);
+    b_ref(st, 6, want, &brc);
     BOUND();
     if ((rc = step_done(c, st)) == RM_OK)
         id = sqlite3_last_insert_rowid(c->db);
@@ -832,6 +857,13 @@ out:
     if (rc == RM_OK && id_out)
         *id_out = id;
     return rc;
+}
+
+static int m_resume_insert(void *self, const rm_resume_record *r, int64_t *id_out)
+{
+    if (!r)
+        return rm__error_misuse("resume record is NULL");
+    return resume_write(self, r, 0, id_out);
 }
 
 static int m_resume_get(void *self, int64_t user_id, int64_t id, rm_resume_sink sink, void *sink_data)
@@ -912,10 +944,8 @@ out:
 
 /* ---- job applications ---- */
 
-static int m_application_insert(void *self, const rm_application_record *a, int64_t *id_out)
+static int application_write(void *self, const rm_application_record *a, int64_t want, int64_t *id_out)
 {
-    if (!a)
-        return rm__error_misuse("application record is NULL");
     int64_t id = 0;
     LEASE(self, true);
     STMT(ST_APP_INSERT);
@@ -931,6 +961,7 @@ static int m_application_insert(void *self, const rm_application_record *a, int6
     b_time(st, 10, a->updated_at, &brc);
     b_ref(st, 11, a->resume_used, &brc);
     b_int(st, 12, a->user_id, &brc);
+    b_ref(st, 13, want, &brc);
     BOUND();
     if ((rc = step_done(c, st)) == RM_OK)
         id = sqlite3_last_insert_rowid(c->db);
@@ -939,6 +970,13 @@ out:
     if (rc == RM_OK && id_out)
         *id_out = id;
     return rc;
+}
+
+static int m_application_insert(void *self, const rm_application_record *a, int64_t *id_out)
+{
+    if (!a)
+        return rm__error_misuse("application record is NULL");
+    return application_write(self, a, 0, id_out);
 }
 
 static int m_application_get(void *self, int64_t user_id, int64_t id, rm_application_sink sink, void *sink_data)
@@ -1052,10 +1090,8 @@ static void b_ai_model(sqlite3_stmt *st, int first, const rm_ai_model_record *m,
     b_text(st, first + 8, m->description, brc);
 }
 
-static int m_ai_model_insert(void *self, const rm_ai_model_record *m, int64_t *id_out)
+static int ai_model_write(void *self, const rm_ai_model_record *m, int64_t want, int64_t *id_out)
 {
-    if (!m || !m->display_name)
-        return rm__error_misuse("AI model record or its display name is NULL");
     int64_t id = 0;
     LEASE(self, true);
     if ((rc = tx_begin(c)) != RM_OK || (rc = ai_name_free(c, m->display_name, 0)) != RM_OK)
@@ -1064,6 +1100,7 @@ static int m_ai_model_insert(void *self, const rm_ai_model_record *m, int64_t *i
     b_ai_model(st, 1, m, &brc);
     b_time(st, 10, m->created_at, &brc);
     b_time(st, 11, m->updated_at, &brc);
+    b_ref(st, 12, want, &brc);
     BOUND();
     if ((rc = step_done(c, st)) != RM_OK)
         goto out;
@@ -1082,6 +1119,13 @@ out:
     if (rc == RM_OK && id_out)
         *id_out = id;
     return rc;
+}
+
+static int m_ai_model_insert(void *self, const rm_ai_model_record *m, int64_t *id_out)
+{
+    if (!m || !m->display_name)
+        return rm__error_misuse("AI model record or its display name is NULL");
+    return ai_model_write(self, m, 0, id_out);
 }
 
 static int m_ai_model_get(void *self, int64_t id, const char *display_name, rm_ai_model_sink sink, void *sink_data)
@@ -1344,6 +1388,124 @@ out:
     return rc;
 }
 
+/* ---- export and import (vtable version 2) ---- */
+
+/* Run a parameterless scan statement, feeding each row to fn. */
+static int scan(void *self, int id, row_fn fn, const void *sink, void *sink_data)
+{
+    LEASE(self, false);
+    STMT(id);
+    BOUND();
+    rc = each_row(c, st, fn, sink, sink_data, false);
+out:
+    RELEASE();
+    return rc;
+}
+
+static int row_token(sqlite3_stmt *st, const void *sink, void *sink_data)
+{
+    rm_token_deny_record r = {.jti = col_str(st, 0), .user_id = sqlite3_column_int64(st, 1), .expires_at = col_time(st, 2)};
+    return (*(const rm_token_deny_sink *)sink)(sink_data, &r);
+}
+
+static int row_usage(sqlite3_stmt *st, const void *sink, void *sink_data)
+{
+    rm_usage_record r = {.user_id = sqlite3_column_int64(st, 0),
+                         .model_id = sqlite3_column_int64(st, 1),
+                         .day = col_str(st, 2),
+                         .count = (int32_t)sqlite3_column_int64(st, 3)};
+    return (*(const rm_usage_sink *)sink)(sink_data, &r);
+}
+
+static int row_idempotency(sqlite3_stmt *st, const void *sink, void *sink_data)
+{
+    rm_idempotency_record r = {.key = col_str(st, 0),
+                               .user_id = sqlite3_column_int64(st, 1),
+                               .resume_id = sqlite3_column_int64(st, 2),
+                               .created_at = col_time(st, 3)};
+    return (*(const rm_idempotency_sink *)sink)(sink_data, &r);
+}
+
+static int m_user_scan(void *self, rm_user_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_USER_SCAN, row_user, &sink, sink_data);
+}
+static int m_resume_scan(void *self, rm_resume_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_RESUME_SCAN, row_resume, &sink, sink_data);
+}
+static int m_application_scan(void *self, rm_application_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_APP_SCAN, row_application, &sink, sink_data);
+}
+static int m_token_scan(void *self, rm_token_deny_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_TOKEN_SCAN, row_token, &sink, sink_data);
+}
+static int m_usage_scan(void *self, rm_usage_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_USAGE_SCAN, row_usage, &sink, sink_data);
+}
+static int m_idempotency_scan(void *self, rm_idempotency_sink sink, void *sink_data)
+{
+    if (!sink)
+        return rm__error_misuse("sink is NULL");
+    return scan(self, ST_IDEM_SCAN, row_idempotency, &sink, sink_data);
+}
+
+/* The explicit id is stored as is; AUTOINCREMENT (sqlite_sequence) then continues past it by itself. */
+static int m_user_import(void *self, const rm_user_record *u)
+{
+    if (!u || u->id <= 0)
+        return rm__error_misuse("user_import needs a record with a positive id");
+    return user_write(self, u, u->id, NULL);
+}
+static int m_resume_import(void *self, const rm_resume_record *r)
+{
+    if (!r || r->id <= 0)
+        return rm__error_misuse("resume_import needs a record with a positive id");
+    return resume_write(self, r, r->id, NULL);
+}
+static int m_application_import(void *self, const rm_application_record *a)
+{
+    if (!a || a->id <= 0)
+        return rm__error_misuse("application_import needs a record with a positive id");
+    return application_write(self, a, a->id, NULL);
+}
+static int m_ai_model_import(void *self, const rm_ai_model_record *m)
+{
+    if (!m || !m->display_name || m->id <= 0)
+        return rm__error_misuse("ai_model_import needs a record with a display name and a positive id");
+    return ai_model_write(self, m, m->id, NULL);
+}
+
+static int m_usage_import(void *self, const rm_usage_record *u)
+{
+    if (!u || !u->day || u->count < 0)
+        return rm__error_misuse("usage_import needs a record with a day and a count >= 0");
+    LEASE(self, true);
+    STMT(ST_USAGE_SET);
+    b_int(st, 1, u->user_id, &brc);
+    b_int(st, 2, u->model_id, &brc);
+    b_text(st, 3, u->day, &brc);
+    b_int(st, 4, u->count, &brc);
+    BOUND();
+    rc = step_done(c, st);
+out:
+    RELEASE();
+    return rc;
+}
+
 /* ---------------------------------------------------------------------------------------------- */
 /* Opening and closing                                                                              */
 /* ---------------------------------------------------------------------------------------------- */
@@ -1378,6 +1540,17 @@ static const rm_storage_vtable sqlite_vtable = {
     .idempotency_put = m_idempotency_put,
     .idempotency_get = m_idempotency_get,
     .idempotency_prune = m_idempotency_prune,
+    .user_scan = m_user_scan,
+    .resume_scan = m_resume_scan,
+    .application_scan = m_application_scan,
+    .token_scan = m_token_scan,
+    .usage_scan = m_usage_scan,
+    .idempotency_scan = m_idempotency_scan,
+    .user_import = m_user_import,
+    .resume_import = m_resume_import,
+    .application_import = m_application_import,
+    .ai_model_import = m_ai_model_import,
+    .usage_import = m_usage_import,
 };
 
 /* Read the schema version (0 for a database we never touched). */

@@ -2,13 +2,15 @@
 #include "../core/internal.h"
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* The vtable version that introduced each member. Append a row when a member is appended. */
 unsigned int rm__vt_member_version(size_t offset)
 {
-    (void)offset;
+    if (offset >= offsetof(rm_storage_vtable, user_scan))
+        return 2; /* export/import members (rm_storage_copy) */
     return 1;
 }
 

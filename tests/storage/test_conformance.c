@@ -2227,3 +2227,287 @@ Test(storage, sqlite_fresh_schema_matches_djangos)
     cr_assert_str_eq(mode, "wal");
     free(mode);
 }
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Export and import (vtable version 2: the scans and imports behind rm_storage_copy)              */
+/* ---------------------------------------------------------------------------------------------- */
+
+/* Ids a scan reported, to check order and membership (a shared PostgreSQL database holds many). */
+typedef struct {
+    int64_t *v;
+    int n, cap;
+} idlist;
+
+static void ids_add(idlist *l, int64_t id)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 256;
+        l->v = realloc(l->v, (size_t)l->cap * sizeof(*l->v));
+        cr_assert_not_null(l->v);
+    }
+    l->v[l->n++] = id;
+}
+
+static void ids_clear(idlist *l)
+{
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static bool ids_has(const idlist *l, int64_t id)
+{
+    for (int i = 0; i < l->n; i++)
+        if (l->v[i] == id)
+            return true;
+    return false;
+}
+
+static void ids_assert_increasing(const idlist *l)
+{
+    for (int i = 1; i < l->n; i++)
+        cr_assert_lt(l->v[i - 1], l->v[i], "scan not in id order at %d", i);
+}
+
+static int scan_user_id(void *d, const rm_user_record *r) { ids_add(d, r->id); return 0; }
+static int scan_resume_id(void *d, const rm_resume_record *r) { ids_add(d, r->id); return 0; }
+static int scan_app_id(void *d, const rm_application_record *r) { ids_add(d, r->id); return 0; }
+
+typedef struct {
+    const char *want;
+    int found;
+    int64_t user_id, other;
+    char text[64];
+} keyfind;
+
+static int scan_token(void *d, const rm_token_deny_record *r)
+{
+    keyfind *k = d;
+    if (strcmp(r->jti, k->want) == 0) {
+        k->found++;
+        k->user_id = r->user_id;
+        k->other = r->expires_at;
+    }
+    return 0;
+}
+
+static int scan_idem(void *d, const rm_idempotency_record *r)
+{
+    keyfind *k = d;
+    if (strcmp(r->key, k->want) == 0) {
+        k->found++;
+        k->user_id = r->user_id;
+        k->other = r->resume_id;
+        snprintf(k->text, sizeof(k->text), "%lld", (long long)r->created_at);
+    }
+    return 0;
+}
+
+typedef struct {
+    int64_t user_id;
+    int found;
+    int32_t count;
+    char day[16];
+} usagefind;
+
+static int scan_usage(void *d, const rm_usage_record *r)
+{
+    usagefind *u = d;
+    if (r->user_id == u->user_id) {
+        u->found++;
+        u->count = r->count;
+        snprintf(u->day, sizeof(u->day), "%s", r->day);
+    }
+    return 0;
+}
+
+static int stop_at_first_user(void *d, const rm_user_record *r)
+{
+    (void)r;
+    ++*(int *)d;
+    return 4242;
+}
+
+Test(storage, v2_members_are_present)
+{
+    cr_assert_geq(V->version, 2u);
+    cr_assert(V->user_scan && V->resume_scan && V->application_scan && V->token_scan && V->usage_scan &&
+              V->idempotency_scan && V->user_import && V->resume_import && V->application_import &&
+              V->ai_model_import && V->usage_import);
+}
+
+Test(storage, scans_visit_every_row_in_id_order_deleted_and_examples_included)
+{
+    int64_t u1 = mk_user("scan1"), u2 = mk_user("scan2");
+    int64_t r1 = mk_resume(u1, "t1", "c1", BASE, BASE), r2 = mk_resume(u2, "t2", "c2", BASE, BASE);
+    int64_t a1 = mk_app(u1, "Applied", BASE);
+    rm_application_record ex = app_tpl(u2, "Offer", BASE);
+    ex.is_example = 1;
+    int64_t a2 = mk_app_rec(&ex);
+    OK(V->application_delete(SELF, u1, a1, BASE + SEC));
+
+    idlist *l = &(idlist){0};
+    OK(V->user_scan(SELF, scan_user_id, l));
+    cr_assert(ids_has(l, u1) && ids_has(l, u2));
+    ids_assert_increasing(l);
+    if (private_db())
+        cr_assert_eq(l->n, 2);
+    ids_clear(l);
+    OK(V->resume_scan(SELF, scan_resume_id, l));
+    cr_assert(ids_has(l, r1) && ids_has(l, r2));
+    ids_assert_increasing(l);
+    ids_clear(l);
+    OK(V->application_scan(SELF, scan_app_id, l));
+    cr_assert(ids_has(l, a1), "a deleted application is scanned too");
+    cr_assert(ids_has(l, a2));
+    ids_assert_increasing(l);
+    ids_clear(l);
+
+    /* A sink's non-zero answer stops the scan and comes back. */
+    int calls = 0;
+    EXPECT(V->user_scan(SELF, stop_at_first_user, &calls), 4242);
+    cr_assert_eq(calls, 1);
+
+    char *jti = uniq("jti");
+    OK(V->token_deny(SELF, jti, u1, BASE + 7 * SEC + 5));
+    keyfind k = {.want = jti};
+    OK(V->token_scan(SELF, scan_token, &k));
+    cr_assert_eq(k.found, 1);
+    cr_assert_eq(k.user_id, u1);
+    cr_assert_eq(k.other, BASE + 7 * SEC + 5);
+
+    int32_t n = 0;
+    OK(V->usage_try_increment(SELF, u2, 77, "2024-02-29", 0, &n));
+    OK(V->usage_try_increment(SELF, u2, 77, "2024-02-29", 0, &n));
+    usagefind uf = {.user_id = u2};
+    OK(V->usage_scan(SELF, scan_usage, &uf));
+    cr_assert_eq(uf.found, 1);
+    cr_assert_eq(uf.count, 2);
+    cr_assert_str_eq(uf.day, "2024-02-29");
+
+    char *key = uniq("idem");
+    OK(V->idempotency_put(SELF, key, u2, r2, BASE + 3));
+    keyfind kk = {.want = key};
+    OK(V->idempotency_scan(SELF, scan_idem, &kk));
+    cr_assert_eq(kk.found, 1);
+    cr_assert_eq(kk.user_id, u2);
+    cr_assert_eq(kk.other, r2);
+    char want[32];
+    snprintf(want, sizeof(want), "%lld", (long long)(BASE + 3));
+    cr_assert_str_eq(kk.text, want);
+    free(jti);
+    free(key);
+}
+
+Test(storage, imports_keep_ids_and_later_inserts_continue_past_them)
+{
+    /* Users: the imported id is kept with every column, and the next insert gets a higher id. */
+    int64_t base_u = mk_user("imp-base");
+    char *name = uniq("imported");
+    rm_user_record u = user_tpl(name);
+    u.id = base_u + 50;
+    u.first_name = "Imp";
+    u.last_login = BASE + 5;
+    u.tokens_valid_after = BASE + 9 * SEC;
+    u.is_staff = 1;
+    OK(V->user_import(SELF, &u));
+    users g = {0};
+    OK(V->user_get(SELF, u.id, NULL, user_sink, &g));
+    cr_assert_eq(g.n, 1);
+    assert_user(&g.v[0], &u, u.id);
+    users_free(&g);
+    int64_t next_u = mk_user("imp-next");
+    cr_assert_gt(next_u, u.id, "insert after import got id %lld, not past %lld", (long long)next_u, (long long)u.id);
+    /* The same id again, or the same username: conflict. */
+    char *name2 = uniq("imported-again");
+    rm_user_record u2 = user_tpl(name2);
+    u2.id = u.id;
+    EXPECT(V->user_import(SELF, &u2), RM_ECONFLICT);
+    u2.id = next_u + 10;
+    u2.username = name;
+    EXPECT(V->user_import(SELF, &u2), RM_ECONFLICT);
+    EXPECT(V->user_import(SELF, NULL), RM_EMISUSE);
+
+    /* Resumes. */
+    int64_t base_r = mk_resume(u.id, "b", "b", BASE, BASE);
+    rm_resume_record r = {.id = base_r + 40, .user_id = u.id, .title = "Imported", .content = "# c\n",
+                          .created_at = BASE + 1, .updated_at = BASE + 2};
+    OK(V->resume_import(SELF, &r));
+    resume_c gr;
+    OK(get_resume(u.id, r.id, &gr));
+    cr_assert_eq(gr.user_id, u.id);
+    cr_assert_str_eq(gr.title, "Imported");
+    cr_assert_str_eq(gr.content, "# c\n");
+    cr_assert_eq(gr.created_at, BASE + 1);
+    cr_assert_eq(gr.updated_at, BASE + 2);
+    resume_c_free(&gr);
+    cr_assert_gt(mk_resume(u.id, "n", "n", BASE, BASE), r.id);
+    EXPECT(V->resume_import(SELF, &r), RM_ECONFLICT);
+
+    /* Applications: a deleted one keeps its flag (and so is invisible to get), resume_used kept. */
+    int64_t base_a = mk_app(u.id, "Applied", BASE);
+    rm_application_record a = app_tpl(u.id, "Interviewing", BASE + 3);
+    a.id = base_a + 30;
+    a.resume_used = r.id;
+    a.notes = NULL;
+    OK(V->application_import(SELF, &a));
+    app_c ga;
+    OK(get_app(u.id, a.id, &ga));
+    assert_app(&ga, &a, a.id);
+    app_c_free(&ga);
+    rm_application_record d = app_tpl(u.id, "Rejected", BASE + 4);
+    d.id = a.id + 1;
+    d.is_deleted = 1;
+    OK(V->application_import(SELF, &d));
+    EXPECT(get_app(u.id, d.id, &ga), RM_ENOTFOUND);
+    idlist *l = &(idlist){0};
+    OK(V->application_scan(SELF, scan_app_id, l));
+    cr_assert(ids_has(l, d.id));
+    ids_clear(l);
+    cr_assert_gt(mk_app(u.id, "Offer", BASE), d.id);
+    EXPECT(V->application_import(SELF, &a), RM_ECONFLICT);
+
+    /* AI models: base_url kept; names stay unique case-insensitively. */
+    char *mname = uniq("Imported Model");
+    rm_ai_model_record probe = model_tpl(mname);
+    char *pname = uniq("probe model");
+    probe.display_name = pname;
+    int64_t base_m = mk_model(&probe);
+    rm_ai_model_record m = model_tpl(mname);
+    m.id = base_m + 20;
+    m.api_provider = "openai_compatible";
+    m.base_url = "http://127.0.0.1:9/v1";
+    m.daily_limit = 7;
+    OK(V->ai_model_import(SELF, &m));
+    model_c gm;
+    OK(get_model(m.id, NULL, &gm));
+    assert_model(&gm, &m, m.id);
+    model_c_free(&gm);
+    rm_ai_model_record clash = model_tpl(mname);
+    for (char *p = (char *)pname; *p; p++)
+        *p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+    clash.display_name = pname; /* the probe's name in upper case */
+    clash.id = m.id + 5;
+    EXPECT(V->ai_model_import(SELF, &clash), RM_ECONFLICT);
+    char *after = uniq("after import");
+    rm_ai_model_record next = model_tpl(after);
+    cr_assert_gt(mk_model(&next), m.id);
+
+    /* Usage: the count is set, creating or overwriting the row. */
+    rm_usage_record us = {.user_id = u.id, .model_id = m.id, .day = "2024-05-06", .count = 5};
+    OK(V->usage_import(SELF, &us));
+    int32_t n = -1;
+    OK(V->usage_get(SELF, u.id, m.id, "2024-05-06", &n));
+    cr_assert_eq(n, 5);
+    us.count = 2;
+    OK(V->usage_import(SELF, &us));
+    OK(V->usage_get(SELF, u.id, m.id, "2024-05-06", &n));
+    cr_assert_eq(n, 2);
+    EXPECT(V->usage_try_increment(SELF, u.id, m.id, "2024-05-06", 3, &n), RM_OK);
+    EXPECT(V->usage_try_increment(SELF, u.id, m.id, "2024-05-06", 3, &n), RM_ELIMIT);
+
+    free(name);
+    free(name2);
+    free(mname);
+    free(pname);
+    free(after);
+}
