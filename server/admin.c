@@ -1,8 +1,11 @@
 /*
  * resumate-admin: command-line administration against the same database as resumate-server
- * (DATABASE_URL or DB_*): create a superuser, manage AI models, seed the examples.
+ * (DATABASE_URL or DB_*): create a superuser, manage AI models, seed the examples; and `copy`, which
+ * copies a whole database between any two storage URLs (SQLite <-> PostgreSQL), keeping ids.
  */
 #include "server.h"
+
+#include <resumate/copy.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,12 +174,99 @@ static int cmd_createsuperuser(rm_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+static const char COPY_USAGE[] =
+    "Usage: resumate-admin copy --from URL --to URL\n"
+    "\n"
+    "Copy a whole database into an empty one, keeping every id: users (password hashes and token\n"
+    "validity included), resumes, job applications (deleted ones and examples included), AI models\n"
+    "(base_url included), the token denylist, daily usage counts and idempotency keys. Users log in\n"
+    "with the same passwords and tokens issued before still verify (same SECRET_KEY) afterwards.\n"
+    "\n"
+    "  --from URL   the source: sqlite:///relative/path, sqlite:////absolute/path, a file path, or\n"
+    "               postgres://user:password@host:port/dbname (only read)\n"
+    "  --to URL     the target, same forms; created (schema included) if missing; it must be empty,\n"
+    "               otherwise nothing is copied and the exit status is 1\n"
+    "\n"
+    "Stop resumate-server (or keep it from writing) during the copy. On a failure part way, the\n"
+    "target holds the rows copied so far: empty it and run again.\n"
+    "DATABASE_URL and DB_* are not used by this command.\n";
+
+/* The scheme of a URL (never the rest, which may hold a password), for messages. */
+static const char *url_kind(const char *url)
+{
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+        return "PostgreSQL";
+    return "SQLite";
+}
+
+static int cmd_copy(int argc, char **argv)
+{
+    const char *from = NULL, *to = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(COPY_USAGE, stdout);
+            return 0;
+        } else if (strcmp(a, "--from") == 0 && val) {
+            from = val;
+            i++;
+        } else if (strcmp(a, "--to") == 0 && val) {
+            to = val;
+            i++;
+        } else {
+            fprintf(stderr, "%s: copy: unexpected argument '%s' (try copy --help)\n", PROG,
+                    strncmp(a, "--", 2) == 0 ? a : "(a value)");
+            return 2;
+        }
+    }
+    if (!from || !to || !*from || !*to) {
+        fprintf(stderr, "%s: copy needs --from URL and --to URL (try copy --help)\n", PROG);
+        return 2;
+    }
+    if (strcmp(from, to) == 0) {
+        fprintf(stderr, "%s: copy: --from and --to are the same database\n", PROG);
+        return 2;
+    }
+    rm_storage *src = NULL, *dst = NULL;
+    int rc = rm_storage_open(&src, from);
+    if (rc) {
+        print_error("opening the source database", rc);
+        return 1;
+    }
+    if ((rc = rm_storage_open(&dst, to)) != RM_OK) {
+        print_error("opening the target database", rc);
+        rm_storage_free(src);
+        return 1;
+    }
+    rm_copy_stats st;
+    rc = rm_storage_copy(dst, src, &st);
+    if (rc)
+        print_error("copying", rc);
+    printf("%s %s -> %s: %lld users, %lld AI models, %lld resumes, %lld applications, %lld denylisted tokens, "
+           "%lld usage counts, %lld idempotency keys\n",
+           rc == RM_OK ? "copied" : st.users + st.ai_models + st.resumes + st.applications + st.denied_tokens +
+                                            st.usage_counts + st.idempotency_keys > 0 ? "partly copied" : "not copied",
+           url_kind(from), url_kind(to), (long long)st.users,
+           (long long)st.ai_models, (long long)st.resumes, (long long)st.applications, (long long)st.denied_tokens,
+           (long long)st.usage_counts, (long long)st.idempotency_keys);
+    rm_storage_free(dst);
+    rm_storage_free(src);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
+    /* copy names both databases itself, so it runs before (and without) the DATABASE_URL setup. */
+    if (argc >= 2 && strcmp(argv[1], "copy") == 0)
+        return cmd_copy(argc - 2, argv + 2);
     struct srv_config cfg;
     int rc = srv_config_load(&cfg, argc, argv, 1);
     if (rc) {
         srv_config_free(&cfg);
+        if (rc > 0) /* --help: the shared text above, then the command this file adds */
+            fputs("\nAlso:\n  copy --from URL --to URL         copy a whole database into an empty one, keeping ids\n"
+                  "                                   (SQLite <-> PostgreSQL); see copy --help\n",
+                  stdout);
         return rc > 0 ? 0 : 2;
     }
     if (srv_config_prepare_storage(&cfg, PROG, 0)) {
