@@ -18,9 +18,12 @@
  */
 #include "pg_internal.h"
 
+#include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Parameter $n (int8 microseconds, NULL for RM_NO_TIME) as a timestamptz. */
 #define TS(n) \
@@ -262,10 +265,79 @@ static const rm__pg_stmt stmts[ST_COUNT] = {
 #undef R
 #undef W
 
-/* The backend. Reads and writes share the primary's pool; a replica pool would sit beside it. */
+/*
+ * Read replicas (URL parameter `replica=<percent-encoded postgres URL>`, repeatable; see rm_storage_open).
+ * Writes, transactions and the reads that decide authentication or must not be stale (users, the token
+ * denylist, idempotency keys) always use the primary. Other reads use a replica, round robin, except
+ * within `replica_lag` seconds (default 5) after the latest write made through this handle by any
+ * thread: then they use the primary too, so a caller always reads its own writes (as long as the
+ * replicas lag by less than that). A replica that fails (cannot connect, connection lost, any error) is
+ * skipped for REPLICA_DOWN_MS and the read goes to the next replica or the primary.
+ */
+#define MAX_REPLICAS 8
+#define REPLICA_LAG_DEFAULT_MS 5000
+#define REPLICA_DOWN_MS 5000
+
 typedef struct rm_pg {
     rm__pg_pool primary;
+    rm__pg_pool replicas[MAX_REPLICAS];
+    size_t n_replicas;
+    int64_t lag_ms;                              /* read-your-writes window */
+    _Atomic int64_t last_write_ms;               /* monotonic time of the latest write */
+    _Atomic int64_t down_until_ms[MAX_REPLICAS]; /* skip replica i until then */
+    atomic_size_t next_replica;                  /* round robin */
 } rm_pg;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads that may be served by a replica: lists and gets of resumes, applications, models, usage. */
+static bool replica_read(int id)
+{
+    switch (id) {
+    case ST_RESUME_GET:
+    case ST_RESUME_LIST:
+    case ST_APP_GET_USER:
+    case ST_APP_GET_EXAMPLE:
+    case ST_APP_LIST_USER:
+    case ST_APP_LIST_EXAMPLE:
+    case ST_AI_GET_ID:
+    case ST_AI_GET_NAME:
+    case ST_AI_LIST:
+    case ST_USAGE_GET:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/* Try the replicas that are not marked down, round robin. RM_OK with *res, or not RM_OK: use the primary. */
+static int run_on_replica(rm_pg *pg, int id, const char *const *params, PGresult **res)
+{
+    int64_t now = mono_ms();
+    if (pg->n_replicas == 0 || now - atomic_load(&pg->last_write_ms) < pg->lag_ms)
+        return RM_ESTORAGE;
+    size_t start = atomic_fetch_add(&pg->next_replica, 1);
+    for (size_t k = 0; k < pg->n_replicas; k++) {
+        size_t i = (start + k) % pg->n_replicas;
+        if (atomic_load(&pg->down_until_ms[i]) > now)
+            continue;
+        rm__pg_conn *c = NULL;
+        int rc = rm__pg_lease(&pg->replicas[i], &c);
+        if (rc == RM_OK) {
+            rc = rm__pg_exec(&pg->replicas[i], c, id, params, res);
+            rm__pg_give(&pg->replicas[i], c);
+            if (rc == RM_OK)
+                return RM_OK;
+        }
+        atomic_store(&pg->down_until_ms[i], mono_ms() + REPLICA_DOWN_MS);
+    }
+    return RM_ESTORAGE;
+}
 
 /* ---------------------------------------------------------------------------------------------- */
 /* Parameters and columns                                                                           */
@@ -313,6 +385,12 @@ static int not_found(void) { return rm_storage_set_error(RM_ENOTFOUND, "not foun
  */
 static int run(rm_pg *pg, int id, const char *const *params, PGresult **res)
 {
+    if (replica_read(id) && run_on_replica(pg, id, params, res) == RM_OK) {
+        rm_error_clear();
+        return RM_OK;
+    }
+    if (!stmts[id].readonly)
+        atomic_store(&pg->last_write_ms, mono_ms()); /* before: a read racing with the write goes to the primary */
     for (int attempt = 0;; attempt++) {
         rm__pg_conn *c = NULL;
         int rc = rm__pg_lease(&pg->primary, &c);
@@ -321,6 +399,8 @@ static int run(rm_pg *pg, int id, const char *const *params, PGresult **res)
         rc = rm__pg_exec(&pg->primary, c, id, params, res);
         bool lost = c->broken;
         rm__pg_give(&pg->primary, c);
+        if (!stmts[id].readonly)
+            atomic_store(&pg->last_write_ms, mono_ms()); /* and after: the window starts when the write is done */
         if (rc == RM_OK || !lost || !stmts[id].readonly || attempt > 0)
             return rc;
     }
@@ -381,6 +461,7 @@ static int in_transaction(rm_pg *pg, tx_body body, void *arg)
     int rc = rm__pg_lease(&pg->primary, &c);
     if (rc != RM_OK)
         return rc;
+    atomic_store(&pg->last_write_ms, mono_ms());
     if ((rc = rm__pg_command(&pg->primary, c, "BEGIN", "BEGIN")) == RM_OK) {
         rc = body(pg, c, arg);
         if (rc == RM_OK)
@@ -389,6 +470,7 @@ static int in_transaction(rm_pg *pg, tx_body body, void *arg)
             PQclear(PQexec(c->pg, "ROLLBACK"));
     }
     rm__pg_give(&pg->primary, c); /* closes it if broken, rolls back anything left open */
+    atomic_store(&pg->last_write_ms, mono_ms());
     return rc;
 }
 
@@ -1022,6 +1104,8 @@ static void m_close(void *self)
     if (!pg)
         return;
     rm__pg_pool_clear(&pg->primary);
+    for (size_t i = 0; i < pg->n_replicas; i++)
+        rm__pg_pool_clear(&pg->replicas[i]);
     free(pg);
 }
 
@@ -1068,6 +1152,91 @@ static const rm_storage_vtable pg_vtable = {
     .usage_import = m_usage_import,
 };
 
+static int hexval(int ch) { return isdigit(ch) ? ch - '0' : tolower(ch) - 'a' + 10; }
+
+/* Percent-decode v[0..n) into a new string ('+' stays '+'); NULL on a bad escape or no memory. */
+static char *pct_decode(const char *v, size_t n)
+{
+    char *o = malloc(n + 1);
+    size_t j = 0;
+    for (size_t i = 0; o && i < n; i++) {
+        if (v[i] == '%') {
+            if (i + 2 >= n || !isxdigit((unsigned char)v[i + 1]) || !isxdigit((unsigned char)v[i + 2])) {
+                free(o);
+                return NULL;
+            }
+            o[j++] = (char)(hexval((unsigned char)v[i + 1]) * 16 + hexval((unsigned char)v[i + 2]));
+            i += 2;
+        } else {
+            o[j++] = v[i];
+        }
+    }
+    if (o)
+        o[j] = '\0';
+    return o;
+}
+
+/*
+ * Take our replica parameters out of url: *primary gets the rest (caller frees), replicas[] the decoded
+ * replica URLs (caller frees), *lag_ms the replica_lag. Messages never repeat the URLs (passwords).
+ */
+static int split_replicas(const char *url, char **primary, char **replicas, size_t *n_replicas, int64_t *lag_ms)
+{
+    *primary = NULL;
+    *n_replicas = 0;
+    *lag_ms = REPLICA_LAG_DEFAULT_MS;
+    const char *q = strchr(url, '?');
+    size_t base = q ? (size_t)(q - url) : strlen(url);
+    char *p = malloc(strlen(url) + 1);
+    if (!p)
+        return rm__error_nomem();
+    memcpy(p, url, base);
+    size_t n = base;
+    char sep = '?';
+    for (const char *kv = q ? q + 1 : NULL; kv && *kv;) {
+        size_t len = strcspn(kv, "&"), klen = strcspn(kv, "=");
+        if (klen > len)
+            klen = len;
+        const char *v = kv + klen + (klen < len ? 1 : 0);
+        size_t vlen = len - (size_t)(v - kv);
+        if (klen == 7 && strncmp(kv, "replica", 7) == 0) {
+            if (*n_replicas == MAX_REPLICAS) {
+                free(p);
+                return rm__error_field("storage_url", "at most 8 replica parameters are supported");
+            }
+            char *r = pct_decode(v, vlen);
+            if (!r || (strncmp(r, "postgres://", 11) != 0 && strncmp(r, "postgresql://", 13) != 0)) {
+                free(r);
+                free(p);
+                return rm__error_field("storage_url", "replica must be a percent-encoded postgres:// URL");
+            }
+            replicas[(*n_replicas)++] = r;
+        } else if (klen == 11 && strncmp(kv, "replica_lag", 11) == 0) {
+            char buf[16] = "";
+            char *end = NULL;
+            if (vlen > 0 && vlen < sizeof(buf))
+                memcpy(buf, v, vlen);
+            double sec = buf[0] ? strtod(buf, &end) : -1;
+            if (!buf[0] || *end || !(sec >= 0 && sec <= 3600)) {
+                free(p);
+                return rm__error_field("storage_url", "replica_lag must be a number of seconds from 0 to 3600");
+            }
+            *lag_ms = (int64_t)(sec * 1000 + 0.5);
+        } else if (len > 0) {
+            p[n++] = sep;
+            memcpy(p + n, kv, len);
+            n += len;
+            sep = '&';
+        }
+        kv += len;
+        if (*kv == '&')
+            kv++;
+    }
+    p[n] = '\0';
+    *primary = p;
+    return RM_OK;
+}
+
 int rm__storage_open_postgres(rm_storage **out, const char *url)
 {
     if (!out || !url)
@@ -1075,21 +1244,55 @@ int rm__storage_open_postgres(rm_storage **out, const char *url)
     *out = NULL;
     if (!PQisthreadsafe())
         return rm_storage_set_error(RM_ESTORAGE, "postgres: libpq was built without thread safety");
-    rm__pg_url u;
-    int rc = rm__pg_url_parse(&u, url);
-    if (rc != RM_OK)
+    char *primary_url = NULL, *replica_urls[MAX_REPLICAS];
+    size_t n_replicas = 0;
+    int64_t lag_ms = 0;
+    int rc = split_replicas(url, &primary_url, replica_urls, &n_replicas, &lag_ms);
+    if (rc != RM_OK) {
+        for (size_t i = 0; i < n_replicas; i++)
+            free(replica_urls[i]);
         return rc;
+    }
+    rm__pg_url u;
+    rc = rm__pg_url_parse(&u, primary_url);
+    free(primary_url);
+    if (rc != RM_OK) {
+        for (size_t i = 0; i < n_replicas; i++)
+            free(replica_urls[i]);
+        return rc;
+    }
     rm_pg *pg = calloc(1, sizeof(*pg));
     if (!pg) {
         rm__pg_url_clear(&u);
+        for (size_t i = 0; i < n_replicas; i++)
+            free(replica_urls[i]);
         return rm__error_nomem();
     }
+    pg->lag_ms = lag_ms;
+    atomic_init(&pg->last_write_ms, INT64_MIN / 2);
+    atomic_init(&pg->next_replica, 0);
+    for (size_t i = 0; i < MAX_REPLICAS; i++)
+        atomic_init(&pg->down_until_ms[i], 0);
     rc = rm__pg_pool_init(&pg->primary, &u, stmts, ST_COUNT);
     rm__pg_url_clear(&u);
     if (rc != RM_OK) {
         free(pg);
+        for (size_t i = 0; i < n_replicas; i++)
+            free(replica_urls[i]);
         return rc;
     }
+    /* Replicas connect lazily (a replica that is down now does not keep the store from opening). */
+    for (size_t i = 0; i < n_replicas && rc == RM_OK; i++) {
+        if ((rc = rm__pg_url_parse(&u, replica_urls[i])) == RM_OK) {
+            if ((rc = rm__pg_pool_init(&pg->replicas[i], &u, stmts, ST_COUNT)) == RM_OK)
+                pg->n_replicas++;
+            rm__pg_url_clear(&u);
+        }
+    }
+    for (size_t i = 0; i < n_replicas; i++)
+        free(replica_urls[i]);
+    if (rc != RM_OK)
+        goto fail;
     rm__pg_conn *c = NULL;
     if ((rc = rm__pg_lease(&pg->primary, &c)) != RM_OK)
         goto fail;
