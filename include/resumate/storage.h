@@ -272,9 +272,19 @@ RM_EXTERN int rm_storage_new(rm_storage **out, const rm_storage_vtable *vtable, 
  * Open a built-in backend from a URL: "sqlite:///relative/or/absolute/path", "sqlite://:memory:",
  * ":memory:", a plain file path (SQLite), or "postgres://…" / "postgresql://…" where built.
  * The schema is created or upgraded on open.
+ *
+ * PostgreSQL URL parameters of the library (the others go to libpq): `pool=N` and `pool_timeout=S`
+ * (connection pool), `replica=<percent-encoded postgres:// URL>` (a read replica; repeat for up to 8)
+ * and `replica_lag=S` (seconds, default 5, fractions allowed). With replicas, writes, transactions and
+ * the reads of users, the token denylist and idempotency keys use the primary; reads of resumes,
+ * applications, AI models and usage use the replicas in turn, except within `replica_lag` seconds after
+ * the latest write made through this handle by any thread, when they use the primary — so a caller
+ * reads its own writes provided the replicas lag by less than that. A failing replica is skipped for
+ * 5 s (the read goes to another replica or the primary); replicas connect lazily.
  * @param out receives the handle; free it with rm_storage_free().
  * @param url the URL.
- * @return RM_OK, RM_EINVALID (unparsable URL or unknown scheme), RM_ESTORAGE, RM_ENOMEM. @since 1.0
+ * @return RM_OK, RM_EINVALID (unparsable URL, unknown scheme, bad pool/replica parameter; the message
+ *         never repeats the URL), RM_ESTORAGE, RM_ENOMEM. @since 1.0
  */
 RM_EXTERN int rm_storage_open(rm_storage **out, const char *url);
 
