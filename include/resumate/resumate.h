@@ -11,6 +11,7 @@
 #include "list.h"
 #include "ctx.h"
 #include "storage.h"
+#include "copy.h"
 #include "user.h"
 #include "resume.h"
 #include "application.h"
