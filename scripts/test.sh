@@ -2,8 +2,8 @@
 # Build libresumate and run every test suite: `make test`.
 #
 #   1. dependencies (scripts/deps.sh)        6. ASan+UBSan build, ctest of the unit tests (and the examples)
-#   2. configure (-DRM_WERROR=ON) and build   7. install to a temporary prefix; build examples/basic.c,
-#   3. services: PostgreSQL (scripts/pg.sh)      examples/custom_*.c and both consumers from it (pkg-config,
+#   2. services: PostgreSQL (scripts/pg.sh)   7. install to a temporary prefix; build examples/basic.c,
+#   3. configure (-DRM_WERROR=ON) and build      examples/custom_*.c and both consumers from it (pkg-config,
 #   4. ctest: the Criterion suites and the       find_package) and run them
 #      C examples (label examples)            8. ctest: header and export tests (label abi)
 #   5. pytest: tests/**/test_*.py             9. bindings: scripts/test-bindings.sh (Python and Go binding
@@ -109,11 +109,8 @@ consumer_cmake() {
 # 1. dependencies: nothing else can run without them.
 suite deps bash scripts/deps.sh || finish
 
-# 2. build
-suite build configure_build "$BUILD"
-built=$?
-
-# 3. services
+# 2. services, before configuring: tests/CMakeLists.txt registers the PostgreSQL tests with the
+# RM_TEST_PG_URL it sees then (without it they fail, by design).
 if [ -f scripts/pg.sh ]; then
     # A private cluster per run unless RM_PG_DIR names one: concurrent runs do not share a database.
     if [ -z "${RM_PG_DIR:-}" ]; then
@@ -132,6 +129,10 @@ if [ -f scripts/pg.sh ]; then
 else
     skip postgresql "scripts/pg.sh does not exist yet"
 fi
+
+# 3. build
+suite build configure_build "$BUILD"
+built=$?
 
 # 4. the Criterion suites
 if [ $built = 0 ]; then suite ctest ctest_run "$BUILD" -LE abi; else skip ctest "the build failed"; fi
