@@ -68,6 +68,37 @@ func (s *Storage) HasVtable() bool {
 	return ok
 }
 
+// CopyStats counts the rows rm_storage_copy copied, per kind.
+type CopyStats struct {
+	Users, AIModels, Resumes, Applications, DeniedTokens, UsageCounts, IdempotencyKeys int64
+}
+
+// CopyTo copies every row of s into target, an empty storage, keeping ids (rm_storage_copy).
+// A non-empty target fails with ErrConflict.
+func (s *Storage) CopyTo(target *Storage) (CopyStats, error) {
+	var st CopyStats
+	if s == nil || target == nil {
+		return st, misuse("nil storage")
+	}
+	if s == target {
+		return st, misuse("target must be another storage")
+	}
+	err := s.h.use(func(from unsafe.Pointer) error {
+		return target.h.use(func(to unsafe.Pointer) error {
+			var cs C.rm_copy_stats
+			if err := call(func() C.int {
+				return C.rm_storage_copy((*C.rm_storage)(to), (*C.rm_storage)(from), &cs)
+			}); err != nil {
+				return err
+			}
+			st = CopyStats{int64(cs.users), int64(cs.ai_models), int64(cs.resumes), int64(cs.applications),
+				int64(cs.denied_tokens), int64(cs.usage_counts), int64(cs.idempotency_keys)}
+			return nil
+		})
+	})
+	return st, err
+}
+
 // Transport is an HTTP transport for AI providers (the built-in libcurl one). Thread-safe.
 type Transport struct{ h handle }
 

@@ -172,6 +172,33 @@ func TestStorageAndClosedHandles(t *testing.T) {
 	}
 }
 
+func TestStorageCopyTo(t *testing.T) {
+	dir := t.TempDir()
+	src := must(OpenSQLite(filepath.Join(dir, "src.db")))
+	defer src.Close()
+	c := newCtx(t, Options{Storage: src})
+	register(t, c, "alice")
+	id := must(c.GetUserByUsername("alice")).ID
+	c.Close()
+	dst := must(OpenSQLite(filepath.Join(dir, "dst.db")))
+	defer dst.Close()
+	st, err := src.CopyTo(dst)
+	if err != nil || st.Users < 1 {
+		t.Fatal(st, err)
+	}
+	c2 := newCtx(t, Options{Storage: dst})
+	if u := must(c2.GetUserByUsername("alice")); u.ID != id {
+		t.Fatal("id not kept", u.ID, id)
+	}
+	c2.Close()
+	if _, err := src.CopyTo(dst); !errors.Is(err, ErrConflict) {
+		t.Fatal("non-empty target:", err)
+	}
+	if _, err := src.CopyTo(nil); !errors.Is(err, ErrMisuse) {
+		t.Fatal("nil target:", err)
+	}
+}
+
 func TestUsersPrincipalsTokens(t *testing.T) {
 	c := newCtx(t, Options{RotateRefreshTokens: true})
 	u, who := register(t, c, "alice")

@@ -319,6 +319,19 @@ class Storage(_Handle):
             return "Storage is still used by an open Ctx: close the Ctx first"
         return None
 
+    _COPY_STATS = ("users", "ai_models", "resumes", "applications", "denied_tokens", "usage_counts",
+                   "idempotency_keys")
+
+    def copy_to(self, target):
+        """Copy every row of this storage into `target`, an empty Storage, keeping ids
+        (rm_storage_copy). Returns the row counts as a dict. A non-empty target raises Conflict."""
+        to = _handle_of(target, Storage, "target")
+        if target is self:
+            raise InvalidArgument("target must be another storage")
+        stats = _c.rm_copy_stats()
+        _check(_c.rm_storage_copy(to, self._get(), stats))
+        return {name: int(getattr(stats, name)) for name in self._COPY_STATS}
+
     @property
     def has_vtable(self):
         """True: every storage handle is backed by a vtable (rm_storage_vtable_of)."""

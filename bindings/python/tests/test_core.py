@@ -101,6 +101,22 @@ def test_storage_open_and_borrow(tmp_path):
         assert ctx2.get_user_by_username("alice").email == "alice@example.com"
 
 
+def test_storage_copy_keeps_rows_and_ids(tmp_path):
+    with rm.Storage.open_sqlite(str(tmp_path / "src.db")) as src:
+        with rm.Ctx(storage=src, secret_key=SECRET, password_iterations=1000) as ctx:
+            make_user(ctx)
+            uid = ctx.get_user_by_username("alice").id
+        with rm.Storage.open_sqlite(str(tmp_path / "dst.db")) as dst:
+            stats = src.copy_to(dst)
+            assert stats["users"] >= 1 and set(stats) == set(rm.Storage._COPY_STATS)
+            with rm.Ctx(storage=dst, secret_key=SECRET, password_iterations=1000) as ctx2:
+                assert ctx2.get_user_by_username("alice").id == uid
+            with pytest.raises(rm.Conflict):
+                src.copy_to(dst)  # the target is no longer empty
+            with pytest.raises(rm.InvalidArgument):
+                src.copy_to("not a storage")
+
+
 def test_storage_open_errors():
     with pytest.raises(rm.ValidationError):
         rm.Storage.open("nosuchscheme://x")
