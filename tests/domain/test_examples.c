@@ -8,78 +8,7 @@
 
 #include "rm_test.h"
 
-/* ---- shared harness (each domain test file carries its own copy) ---- */
-#define OK(expr)                                                                                                       \
-    do {                                                                                                               \
-        int rc_ = (expr);                                                                                              \
-        cr_assert_eq(rc_, RM_OK, "%s -> %s: %s", #expr, rm_status_name(rc_), rm_error_message(rm_error_last()));      \
-    } while (0)
-#define FAILS(code, expr)                                                                                              \
-    do {                                                                                                               \
-        int rc_ = (expr);                                                                                              \
-        cr_assert_eq(rc_, (code), "%s -> %s, want %s: %s", #expr, rm_status_name(rc_), rm_status_name(code),          \
-                     rm_error_message(rm_error_last()));                                                               \
-        cr_assert_eq(rm_error_code(rm_error_last()), (code), "last error of %s", #expr);                              \
-    } while (0)
-#define STREQ(a, b)                                                                                                    \
-    do {                                                                                                               \
-        const char *a_ = (a), *b_ = (b);                                                                               \
-        cr_assert(a_ && b_ && strcmp(a_, b_) == 0, "%s: \"%s\", want \"%s\"", #a, a_ ? a_ : "(null)",                   \
-                  b_ ? b_ : "(null)");                                                                                  \
-    } while (0)
-#define ERRORS(want)                                                                                                   \
-    do {                                                                                                               \
-        char *j_ = NULL;                                                                                               \
-        cr_assert_eq(rm_error_fields_json(&j_, rm_error_last()), RM_OK);                                              \
-        cr_assert(strcmp(j_, (want)) == 0, "field errors\n  got  %s\n  want %s", j_, (want));                         \
-        rm_free(j_);                                                                                                   \
-    } while (0)
-
-#define T0 INT64_C(1753322876000000) /* 2025-07-24T02:07:56Z */
-
-static rm_ctx *ctx;
-static rm_test_clock_state clk;
-static char *db_path;
-
-static void open_ctx(const char *url)
-{
-    clk.now_us = T0;
-    rm_ctx_options o = RM_CTX_OPTIONS_INIT;
-    o.storage_url = url;
-    o.password_iterations = 1000;
-    o.clock = rm_test_clock;
-    o.clock_userdata = &clk;
-    int rc = rm_ctx_new(&ctx, &o);
-    cr_assert_eq(rc, RM_OK, "rm_ctx_new(%s): %s", url, rm_error_message(rm_error_last()));
-}
-static void setup_file(void)
-{
-    db_path = rm_test_path(".db");
-    open_ctx(db_path);
-}
-static void setup_mem(void) { open_ctx(":memory:"); }
-static void teardown(void)
-{
-    rm_ctx_free(ctx);
-    ctx = NULL;
-    if (db_path) {
-        char p[600];
-        unlink(db_path);
-        snprintf(p, sizeof(p), "%s-wal", db_path);
-        unlink(p);
-        snprintf(p, sizeof(p), "%s-shm", db_path);
-        unlink(p);
-        free(db_path);
-        db_path = NULL;
-    }
-}
-/* One body, run against a SQLite file and against ":memory:". */
-#define TEST_BOTH(suite, name)                                                                                         \
-    static void suite##_##name##_body(void);                                                                           \
-    Test(suite##_file, name, .init = setup_file, .fini = teardown) { suite##_##name##_body(); }                       \
-    Test(suite##_mem, name, .init = setup_mem, .fini = teardown) { suite##_##name##_body(); }                         \
-    static void suite##_##name##_body(void)
-/* ---- end of harness ---- */
+#include "rm_ctx_harness.h"
 
 static const struct {
     const char *title, *company, *status, *date;
