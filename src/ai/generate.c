@@ -526,6 +526,9 @@ static int submit_attempt(rm_ai_job *job, chain_model *cm)
     pthread_mutex_lock(&job->mu);
     job->phase = PH_SUBMITTING;
     pthread_mutex_unlock(&job->mu);
+    /* The completion may run (and finish the job, dropping its running reference) on the transport's
+     * thread before rm_transport_submit() even returns: keep the job alive until we are done with it. */
+    __atomic_add_fetch(&job->refs, 1, __ATOMIC_ACQ_REL);
     uint64_t id = 0;
     rc = rm_transport_submit(job->transport, &req, job->stream ? on_data : NULL, on_response, job, &id);
     rm__ai_http_clear(&h);
@@ -533,6 +536,7 @@ static int submit_attempt(rm_ai_job *job, chain_model *cm)
         pthread_mutex_lock(&job->mu);
         job->phase = PH_IDLE;
         pthread_mutex_unlock(&job->mu);
+        job_unref(job);
         return rc;
     }
     pthread_mutex_lock(&job->mu);
@@ -545,6 +549,7 @@ static int submit_attempt(rm_ai_job *job, chain_model *cm)
     pthread_mutex_unlock(&job->mu);
     if (cancel_now)
         rm_transport_cancel(job->transport, id);
+    job_unref(job);
     return RM_OK;
 }
 
