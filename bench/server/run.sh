@@ -3,6 +3,7 @@
 #
 #   bench/server/run.sh            # uses $RM_BUILD_DIR (default build) and 10 s per endpoint
 #   DURATION=30s bench/server/run.sh
+#   BENCH_DATABASE_URL=postgres://… bench/server/run.sh   # another (empty) database; see bench/pg/run.sh
 #
 # The server runs on a fresh SQLite database with the seeded models and examples, one user and 20
 # job applications. Endpoints: GET models, GET examples, GET applications (JWT, 20 rows),
@@ -63,10 +64,10 @@ NGINX_PID=$!
 
 # ---- resumate-server ----
 env -i PATH="$PATH" HOME="$WORK" \
-  DATABASE_URL="sqlite:///$WORK/bench.sqlite3" SECRET_KEY="bench-secret-key-$(date +%s%N)-not-for-production" \
+  DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:///$WORK/bench.sqlite3}" SECRET_KEY="bench-secret-key-$(date +%s%N)-not-for-production" \
   RESUMATE_PASSWORD_ITERATIONS="$ITER" \
   THROTTLE_ANON=100000000/s THROTTLE_USER=100000000/s THROTTLE_AUTH=100000000/s \
-  "$SERVER" --bind 127.0.0.1 --port "$PORT" 2>/dev/null &
+  "$SERVER" --bind 127.0.0.1 --port "$PORT" ${BENCH_SERVER_ARGS:-} 2>/dev/null &
 SERVER_PID=$!
 
 for _ in $(seq 100); do
@@ -122,13 +123,16 @@ run() {
 }
 
 RESULTS=$WORK/results
+# BENCH_ENDPOINTS=applications limits the run to the nginx ceiling and the two application endpoints.
 {
   run nginx_static "http://127.0.0.1:$NGINX_PORT/"
-  run get_models "$BASE/api/ai/models/"
-  run get_examples "$BASE/api/example-job-applications/"
+  if [ "${BENCH_ENDPOINTS:-all}" = all ]; then
+    run get_models "$BASE/api/ai/models/"
+    run get_examples "$BASE/api/example-job-applications/"
+  fi
   run get_applications "$BASE/api/job-applications/" "$WORK/get_auth.lua"
   run post_application "$BASE/api/job-applications/" "$WORK/post_app.lua"
-  run post_token "$BASE/api/auth/token/" "$WORK/post_token.lua"
+  [ "${BENCH_ENDPOINTS:-all}" = all ] && run post_token "$BASE/api/auth/token/" "$WORK/post_token.lua"
 } >"$RESULTS"
 
 RSS=$(awk '/^VmRSS/ {print $2 " " $3}' "/proc/$SERVER_PID/status")
