@@ -48,6 +48,8 @@ python_binding() {
 go_binding() {
     local pc out; pc=$(pcdir)
     export PKG_CONFIG_PATH=$pc LD_LIBRARY_PATH=$(dirname "$pc")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    # A private build cache: cgo caches the pkg-config flags of an earlier run, whose prefix is gone.
+    export GOCACHE=$TMP/gocache
     export RESUMATE_INCLUDE_DIR=$ROOT/include GOFLAGS=${GOFLAGS:--mod=mod}
     (cd bindings/go && "$GO" vet ./...) || return 1
     out=$(cd bindings/go && "$GO" test -count=1 -v ./... 2>&1); local rc=$?
