@@ -6,6 +6,9 @@
 #include "server.h"
 
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct job {
     srv_job_fn fn;
@@ -23,9 +26,15 @@ static struct {
     long pending;
 } pool = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER };
 
+/* Workers run at a lower CPU priority than the event threads (Linux applies nice per thread): while
+ * logins saturate the cores with PBKDF2, the scheduler still runs the event threads as soon as a
+ * request arrives, so other endpoints keep their latency. Best effort: failure changes nothing else. */
+#define SRV_WORKER_NICE 10
+
 static void *worker_main(void *unused)
 {
     (void)unused;
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), SRV_WORKER_NICE);
     pthread_mutex_lock(&pool.lock);
     for (;;) {
         while (!pool.head && !pool.stopping)
