@@ -62,17 +62,23 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Terminate every session of our backend on database db and wait (bounded) until they are gone. */
+/* Terminate every session of our backend on database db and wait (bounded) until those sessions are
+ * gone. Only the terminated ones: under load the pool opens new sessions at once, as it should. */
 static int terminate_sessions(const char *db)
 {
     PGconn *admin = pgt_connect(pgt_base_url());
     char sql[512];
     snprintf(sql, sizeof(sql),
-             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '%s' "
+             "SELECT coalesce(array_agg(pid)::text, '{}') FROM pg_stat_activity WHERE datname = '%s' "
              "AND application_name = 'libresumate'", db);
+    PGresult *res = PQexec(admin, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(admin));
+    char pids[256];
+    snprintf(pids, sizeof(pids), "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    snprintf(sql, sizeof(sql), "SELECT count(pg_terminate_backend(pid)) FROM unnest('%s'::int[]) AS pid", pids);
     int n = (int)pgt_int(admin, sql);
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' "
-                               "AND application_name = 'libresumate'", db);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY('%s'::int[])", pids);
     for (int i = 0; i < 200 && pgt_int(admin, sql) > 0; i++)
         nap_ms(25);
     cr_assert_eq(pgt_int(admin, sql), 0, "sessions survived pg_terminate_backend");
