@@ -18,17 +18,6 @@ int rm__dump(char **out, json_t *v)
     return RM_OK;
 }
 
-json_t *rm__json_time(int64_t us)
-{
-    if (us == RM_NO_TIME)
-        return json_null();
-    char buf[40];
-    rm_format_timestamp(buf, sizeof(buf), us);
-    return json_string(buf);
-}
-
-json_t *rm__json_str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
 int rm__not_found(void) { return rm__error_set(RM_ENOTFOUND, "Not found."); }
 
 int rm__storage_status(int rc)

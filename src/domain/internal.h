@@ -74,10 +74,8 @@ int rm__system_user(rm_ctx *ctx, const char *username, int64_t *cache, int64_t *
 /* RM_EPERM unless who is a user. */
 int rm__require_user(const rm_principal *who);
 
-/* ---- json.c ---- */
+/* ---- common.c ---- */
 int rm__dump(char **out, json_t *v); /* steals v */
-json_t *rm__json_time(int64_t us);
-json_t *rm__json_str_or_null(const char *s);
 
 /* ---- render.c: a string builder for JSON answers ---- */
 typedef struct {
