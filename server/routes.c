@@ -403,34 +403,58 @@ static void reply_resume(struct srv_reply *out, int rc, rm_resume *res, unsigned
         srv_reply_lib(out, status, json);
 }
 
-static void h_resume_list(struct srv_req *r, struct srv_reply *out)
+/* A list endpoint: plain array by default; with ?limit=/?offset= the paging envelope, whose count comes
+ * from listing without paging first (the library has no count call yet). */
+struct lister {
+    int (*list)(void **page, struct srv_req *r, const rm_list_options *o);
+    size_t (*count)(const void *page);
+    int (*to_json)(char **out, const void *page);
+    void (*free)(void *page);
+};
+
+static void reply_list(struct srv_req *r, struct srv_reply *out, const struct lister *l, rm_list_options *o,
+                       const char *status)
 {
     struct paging p;
     paging_parse(r, &p);
-    rm_list_options o = RM_LIST_OPTIONS_INIT;
-    rm_resume_page *page = NULL;
+    void *page = NULL;
     int64_t count = 0;
     int rc = RM_OK;
     if (p.on) {
-        rc = rm_resume_list(&page, r->srv->ctx, r->who, &o);
-        count = (int64_t)rm_resume_page_count(page);
-        rm_resume_page_free(page);
+        rc = l->list(&page, r, o);
+        count = (int64_t)l->count(page);
+        l->free(page);
         page = NULL;
-        o.limit = p.limit;
-        o.offset = p.offset;
+        o->limit = p.limit;
+        o->offset = p.offset;
     }
     if (!rc)
-        rc = rm_resume_list(&page, r->srv->ctx, r->who, &o);
+        rc = l->list(&page, r, o);
     char *json = NULL;
     if (!rc)
-        rc = rm_resume_page_to_json(&json, page);
-    rm_resume_page_free(page);
+        rc = l->to_json(&json, page);
+    l->free(page);
     if (rc)
         srv_reply_error(out, rc);
     else if (p.on)
-        reply_envelope(r, out, &p, count, json, NULL);
+        reply_envelope(r, out, &p, count, json, status);
     else
         srv_reply_lib(out, 200, json);
+}
+
+static int resumes_list(void **page, struct srv_req *r, const rm_list_options *o)
+{
+    return rm_resume_list((rm_resume_page **)page, r->srv->ctx, r->who, o);
+}
+static size_t resumes_count(const void *page) { return rm_resume_page_count(page); }
+static int resumes_json(char **out, const void *page) { return rm_resume_page_to_json(out, page); }
+static void resumes_free(void *page) { rm_resume_page_free(page); }
+static const struct lister resume_lister = {resumes_list, resumes_count, resumes_json, resumes_free};
+
+static void h_resume_list(struct srv_req *r, struct srv_reply *out)
+{
+    rm_list_options o = RM_LIST_OPTIONS_INIT;
+    reply_list(r, out, &resume_lister, &o, NULL);
 }
 
 static void h_resume_create(struct srv_req *r, struct srv_reply *out)
@@ -484,39 +508,24 @@ static void reply_app(struct srv_reply *out, int rc, rm_application *a, unsigned
         srv_reply_lib(out, status, json);
 }
 
+static int apps_list(void **page, struct srv_req *r, const rm_list_options *o)
+{
+    return rm_application_list((rm_application_page **)page, r->srv->ctx, r->who, o);
+}
+static size_t apps_count(const void *page) { return rm_application_page_count(page); }
+static int apps_json(char **out, const void *page) { return rm_application_page_to_json(out, page); }
+static void apps_free(void *page) { rm_application_page_free(page); }
+static const struct lister app_lister = {apps_list, apps_count, apps_json, apps_free};
+
 static void h_app_list(struct srv_req *r, struct srv_reply *out)
 {
-    struct paging p;
-    paging_parse(r, &p);
     rm_list_options o = RM_LIST_OPTIONS_INIT;
     const char *status = query(r, "status");
     if (status && *status)
         o.status = status;
     else
         status = NULL;
-    rm_application_page *page = NULL;
-    int64_t count = 0;
-    int rc = RM_OK;
-    if (p.on) {
-        rc = rm_application_list(&page, r->srv->ctx, r->who, &o);
-        count = (int64_t)rm_application_page_count(page);
-        rm_application_page_free(page);
-        page = NULL;
-        o.limit = p.limit;
-        o.offset = p.offset;
-    }
-    if (!rc)
-        rc = rm_application_list(&page, r->srv->ctx, r->who, &o);
-    char *json = NULL;
-    if (!rc)
-        rc = rm_application_page_to_json(&json, page);
-    rm_application_page_free(page);
-    if (rc)
-        srv_reply_error(out, rc);
-    else if (p.on)
-        reply_envelope(r, out, &p, count, json, status);
-    else
-        srv_reply_lib(out, 200, json);
+    reply_list(r, out, &app_lister, &o, status);
 }
 
 static void h_app_create(struct srv_req *r, struct srv_reply *out)
