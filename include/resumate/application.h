@@ -48,10 +48,22 @@ RM_EXTERN int rm_application_get(rm_application **out, rm_ctx *ctx, const rm_pri
  * @param out receives the page; free with rm_application_page_free().
  * @param ctx the ctx.
  * @param who the owner.
- * @param opts paging and `status` filter, or NULL.
- * @return RM_OK, RM_EPERM, RM_EINVALID (bad cursor, limit or status), RM_ESTORAGE. @since 1.0
+ * @param opts paging, `status`, `search` and `ordering`, or NULL.
+ * @return RM_OK, RM_EPERM, RM_EINVALID (bad cursor, limit, offset, status, search or ordering; the
+ *         field error names it), RM_EVERSION, RM_ESTORAGE. @since 1.0
  */
 RM_EXTERN int rm_application_list(rm_application_page **out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts);
+
+/**
+ * Count `who`'s applications (deleted ones excluded) that rm_application_list() would return without
+ * paging: `status` and `search` apply; limit, offset, cursor and ordering are validated but ignored.
+ * @param out receives the count.
+ * @param ctx the ctx.
+ * @param who the owner.
+ * @param opts filters, or NULL for all.
+ * @return RM_OK, RM_EPERM, RM_EINVALID, RM_EVERSION, RM_ESTORAGE, RM_EMISUSE. @since 1.0
+ */
+RM_EXTERN int rm_application_count(int64_t *out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts);
 
 /**
  * Update an application (PUT). Every field is optional, so absent fields keep their values.
@@ -88,10 +100,19 @@ RM_EXTERN int rm_application_delete(rm_ctx *ctx, const rm_principal *who, int64_
  * List the example applications (no principal needed), newest first.
  * @param out receives the page; free with rm_application_page_free().
  * @param ctx the ctx.
- * @param opts paging, or NULL for all.
- * @return RM_OK, RM_EINVALID, RM_ESTORAGE. @since 1.0
+ * @param opts paging, `search` and `ordering` (no `status`), or NULL for all.
+ * @return RM_OK, RM_EINVALID, RM_EVERSION, RM_ESTORAGE. @since 1.0
  */
 RM_EXTERN int rm_example_list(rm_application_page **out, rm_ctx *ctx, const rm_list_options *opts);
+
+/**
+ * Count the example applications rm_example_list() would return without paging (`search` applies).
+ * @param out receives the count.
+ * @param ctx the ctx.
+ * @param opts filters, or NULL for all.
+ * @return RM_OK, RM_EINVALID, RM_EVERSION, RM_ESTORAGE, RM_EMISUSE. @since 1.0
+ */
+RM_EXTERN int rm_example_count(int64_t *out, rm_ctx *ctx, const rm_list_options *opts);
 
 /**
  * Get an example application.

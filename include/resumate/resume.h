@@ -44,10 +44,22 @@ RM_EXTERN int rm_resume_get(rm_resume **out, rm_ctx *ctx, const rm_principal *wh
  * @param out receives the list; free with rm_resume_page_free().
  * @param ctx the ctx.
  * @param who the owner.
- * @param opts paging, or NULL for everything.
- * @return RM_OK, RM_EPERM, RM_EINVALID (bad cursor or limit), RM_EVERSION, RM_ESTORAGE. @since 1.0
+ * @param opts paging, `search` and `ordering` (no `status`), or NULL for everything.
+ * @return RM_OK, RM_EPERM, RM_EINVALID (bad cursor, limit, offset, search or ordering; the field error
+ *         names it), RM_EVERSION, RM_ESTORAGE. @since 1.0
  */
 RM_EXTERN int rm_resume_list(rm_resume_page **out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts);
+
+/**
+ * Count `who`'s resumes that rm_resume_list() would return without paging (`search` applies; limit,
+ * offset, cursor and ordering are validated but ignored).
+ * @param out receives the count.
+ * @param ctx the ctx.
+ * @param who the owner.
+ * @param opts filters, or NULL for all.
+ * @return RM_OK, RM_EPERM, RM_EINVALID, RM_EVERSION, RM_ESTORAGE, RM_EMISUSE. @since 1.0
+ */
+RM_EXTERN int rm_resume_count(int64_t *out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts);
 
 /**
  * Replace a resume (PUT): `title` and `content` are required.

@@ -117,6 +117,22 @@ typedef struct rm_storage_query {
     int64_t after_time;     /**< Sort time of the last row already seen. */
     int64_t after_id;       /**< Id of the last row already seen. */
     const char *status;     /**< Applications only: only this status; NULL for any. */
+    /**
+     * Search terms (vtable version 3): a row matches when every term is a substring of at least one
+     * searched field (applications: job_title, company_name, original_job_description; resumes:
+     * title, content) after ASCII-lowercasing the field; null fields match nothing. The library
+     * passes terms that are non-empty, ASCII-lowercased, valid UTF-8 and free of whitespace and
+     * commas; they are literal text (no wildcards). NULL when search_count is 0.
+     */
+    const char *const *search;
+    size_t search_count;    /**< Number of search terms (vtable version 3); 0 for no search. */
+    /**
+     * Ordering (vtable version 3): NULL for the default list order. Otherwise the library's validated
+     * list of comma-separated field names (the ones documented at ::rm_list_options), each optionally
+     * prefixed with '-' for descending, always ending with "id" or "-id"; has_after is then 0. Text
+     * compares bytewise, and NULL sorts after every value ascending and before them descending.
+     */
+    const char *ordering;
 } rm_storage_query;
 
 /** Receives a user record. Return 0 to go on, anything else to stop (the backend returns it). */
@@ -134,8 +150,8 @@ typedef int (*rm_usage_sink)(void *sink_data, const rm_usage_record *rec);
 /** Receives an idempotency record. Return 0 to go on, anything else to stop (the backend returns it). */
 typedef int (*rm_idempotency_sink)(void *sink_data, const rm_idempotency_record *rec);
 
-/** Current version of ::rm_storage_vtable. */
-#define RM_STORAGE_VTABLE_VERSION 2
+/** Current version of ::rm_storage_vtable (3 added search, ordering and the count members). */
+#define RM_STORAGE_VTABLE_VERSION 3
 
 /**
  * The storage backend interface. Every member receives the backend's `self` pointer first and
@@ -246,6 +262,17 @@ typedef struct rm_storage_vtable {
     int (*ai_model_import)(void *self, const rm_ai_model_record *rec);
     /** Set the count of (user_id, model_id, day) to rec->count, creating the row. @since 1.0 (vtable version 2) */
     int (*usage_import)(void *self, const rm_usage_record *rec);
+
+    /*
+     * Version 3: the list members honour rm_storage_query's search and ordering, and these count
+     * members answer how many rows a list would return without paging. For a backend of an older
+     * version the library filters, sorts and counts itself over the backend's full list.
+     */
+
+    /** Store in *count_out how many resumes of `user_id` match q's search (paging and ordering ignored). @since 1.0 (vtable version 3) */
+    int (*resume_count)(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out);
+    /** Store in *count_out how many not-deleted applications of `user_id` (or, user_id 0, examples) match q's status and search. @since 1.0 (vtable version 3) */
+    int (*application_count)(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out);
 } rm_storage_vtable;
 
 /** Static initialiser for ::rm_storage_vtable (all members NULL; C99 designated initialiser — C++ callers use rm_storage_vtable_init()). */
@@ -254,7 +281,8 @@ typedef struct rm_storage_vtable {
 /**
  * Initialise a vtable: version set, every member NULL (for bindings that cannot use the macro).
  * @param vtable the vtable.
- * @param version RM_STORAGE_VTABLE_VERSION.
+ * @param version RM_STORAGE_VTABLE_VERSION, or an older version (then only that version's members are
+ *        touched, so a backend built against older headers is safe).
  * @return RM_OK, RM_EMISUSE, RM_EVERSION. @since 1.0
  */
 RM_EXTERN int rm_storage_vtable_init(rm_storage_vtable *vtable, unsigned int version);

@@ -1,6 +1,7 @@
 /* Job applications: owner-scoped, soft-deleted; the public examples. */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,30 +329,75 @@ struct rm_application_page {
     rm__vec v;
 };
 
-static int64_t app_time(const void *p) { return ((const rm_application *)p)->r.created_at; }
-static int64_t app_idof(const void *p) { return ((const rm_application *)p)->r.id; }
+#define APP_OFF(m) offsetof(rm_application_record, m)
+static const rm__sortfield app_fields[] = {
+    {"id", RM__F_INT, APP_OFF(id)},
+    {"created_at", RM__F_TIME, APP_OFF(created_at)},
+    {"updated_at", RM__F_TIME, APP_OFF(updated_at)},
+    {"job_title", RM__F_TEXT, APP_OFF(job_title)},
+    {"company_name", RM__F_TEXT, APP_OFF(company_name)},
+    {"status", RM__F_TEXT, APP_OFF(status)},
+    {"date_applied", RM__F_TEXT, APP_OFF(date_applied)},
+};
+static const size_t app_search[] = {APP_OFF(job_title), APP_OFF(company_name), APP_OFF(original_job_description)};
+static const rm__listspec app_spec = {app_fields, sizeof app_fields / sizeof app_fields[0], app_search, 3,
+                                      "-created_at,-id", APP_OFF(created_at), true};
+static const rm__listspec example_spec = {app_fields, sizeof app_fields / sizeof app_fields[0], app_search, 3,
+                                          "-created_at,-id", APP_OFF(created_at), false};
 
 static int app_list(rm_application_page **out, rm_ctx *ctx, int64_t user_id, const rm_list_options *opts, bool examples)
 {
-    rm_storage_query q;
-    int rc = rm__list_query(&q, opts, !examples);
-    if (rc)
-        return rc;
-    rm_application_page *page = calloc(1, sizeof(*page));
-    if (!page)
-        return rm__error_nomem();
-    app_sink_data d = {.many = &page->v};
-    rc = RM__STORE(ctx, application_list, user_id, &q, app_sink, &d);
-    if (rc)
-        rc = rm__storage_status(rc);
-    else
-        rc = rm__list_finish(&page->v, opts, app_time, app_idof, app_free_any);
+    const rm__listspec *spec = examples ? &example_spec : &app_spec;
+    rm__listq lq;
+    int rc = rm__listq_init(&lq, opts, spec);
+    rm_application_page *page = rc ? NULL : calloc(1, sizeof(*page));
+    if (!rc && !page)
+        rc = rm__error_nomem();
+    if (!rc) {
+        app_sink_data d = {.many = &page->v};
+        bool local = rm__list_needs_local(ctx, &lq);
+        rm_storage_query bq = rm__listq_backend(&lq);
+        rc = RM__STORE(ctx, application_list, user_id, local ? &bq : &lq.q, app_sink, &d);
+        if (rc)
+            rc = rm__storage_status(rc);
+        else if (local)
+            rc = rm__list_local(&page->v, &lq, spec, app_free_any);
+        if (!rc)
+            rc = rm__list_finish(&page->v, opts, &lq, spec, app_free_any);
+    }
+    rm__listq_clear(&lq);
     if (rc) {
         rm_application_page_free(page);
         return rc;
     }
     *out = page;
     return RM_OK;
+}
+
+static int app_count(int64_t *out, rm_ctx *ctx, int64_t user_id, const rm_list_options *opts, bool examples)
+{
+    const rm__listspec *spec = examples ? &example_spec : &app_spec;
+    rm__listq lq;
+    int rc = rm__listq_init(&lq, opts, spec);
+    if (!rc && RM__VT_HAS(RM__CTX_VT(ctx), application_count)) {
+        rc = RM__CTX_VT(ctx)->application_count(RM__CTX_SELF(ctx), user_id, &lq.q, out);
+        if (rc)
+            rc = rm__storage_status(rc);
+    } else if (!rc) { /* an older backend: count its full list */
+        rm_storage_query bq = {.status = lq.q.status};
+        rm__vec v = {0};
+        app_sink_data d = {.many = &v};
+        rc = RM__STORE(ctx, application_list, user_id, &bq, app_sink, &d);
+        if (rc)
+            rc = rm__storage_status(rc);
+        rm__list_filter(&v, &lq, spec, app_free_any);
+        *out = (int64_t)v.count;
+        rm__vec_clear(&v, app_free_any);
+    }
+    rm__listq_clear(&lq);
+    if (rc)
+        *out = 0;
+    return rc;
 }
 
 int rm_application_list(rm_application_page **out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts)
@@ -363,12 +409,29 @@ int rm_application_list(rm_application_page **out, rm_ctx *ctx, const rm_princip
     return rc ? rc : app_list(out, ctx, who->user_id, opts, false);
 }
 
+int rm_application_count(int64_t *out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts)
+{
+    if (!out || !ctx || !who)
+        return rm__error_misuse("out, ctx and who are required");
+    *out = 0;
+    int rc = rm__require_user(who);
+    return rc ? rc : app_count(out, ctx, who->user_id, opts, false);
+}
+
 int rm_example_list(rm_application_page **out, rm_ctx *ctx, const rm_list_options *opts)
 {
     if (!out || !ctx)
         return rm__error_misuse("out and ctx are required");
     *out = NULL;
     return app_list(out, ctx, 0, opts, true);
+}
+
+int rm_example_count(int64_t *out, rm_ctx *ctx, const rm_list_options *opts)
+{
+    if (!out || !ctx)
+        return rm__error_misuse("out and ctx are required");
+    *out = 0;
+    return app_count(out, ctx, 0, opts, true);
 }
 
 int rm_example_get(rm_application **out, rm_ctx *ctx, int64_t id)

@@ -60,12 +60,58 @@ typedef struct {
 int rm__vec_push(rm__vec *v, void *item);
 void rm__vec_clear(rm__vec *v, void (*free_item)(void *));
 
-/* Page options -> storage query. Validates limit/offset/cursor/status. The query asks for one row
- * more than limit so the caller can tell whether there is a next page. */
-int rm__list_query(rm_storage_query *q, const rm_list_options *opts, bool allow_status);
-/* Trim the extra row and set v->next_cursor from the last kept item's (time, id). */
-int rm__list_finish(rm__vec *v, const rm_list_options *opts, int64_t (*time_of)(const void *),
-                    int64_t (*id_of)(const void *), void (*free_item)(void *));
+/* What a list may be filtered and ordered by. Offsets are into the record, which is the first member of
+ * every handle, so they apply to handle pointers too. */
+typedef enum { RM__F_INT, RM__F_TIME, RM__F_TEXT } rm__fkind;
+typedef struct {
+    const char *name; /* the API's field name */
+    rm__fkind kind;
+    size_t off;       /* offset of the member in the record */
+} rm__sortfield;
+typedef struct {
+    const rm__sortfield *fields; /* the allowed ordering fields; "id" among them */
+    size_t n_fields;
+    const size_t *search;        /* offsets of the searched (nullable) text members */
+    size_t n_search;
+    const char *default_order;   /* the default order, normalised (e.g. "-created_at,-id") */
+    size_t time_off;             /* the default order's time member (keyset cursors) */
+    bool allow_status;
+} rm__listspec;
+
+#define RM__MAX_SEARCH_TERMS 16
+#define RM__MAX_ORDER_FIELDS 8
+
+/* Validated list options as a storage query, with the memory the query points into. */
+typedef struct {
+    rm_storage_query q;   /* asks for one row more than limit, so the caller can tell there is a next page */
+    int64_t position;     /* offset of the first row asked for (position cursors) */
+    char *ordering;       /* q.ordering, owned; NULL for the default order */
+    char *terms_buf;      /* the search terms, owned */
+    const char **terms;   /* q.search, owned */
+    struct {
+        const rm__sortfield *f;
+        bool desc;
+    } order[RM__MAX_ORDER_FIELDS + 1];
+    size_t n_order;       /* parsed ordering (0 for the default) */
+} rm__listq;
+
+/* Validate limit/offset/cursor/status/search/ordering (field errors name the option) into lq; clear lq
+ * with rm__listq_clear() whatever the outcome. */
+int rm__listq_init(rm__listq *lq, const rm_list_options *opts, const rm__listspec *spec);
+void rm__listq_clear(rm__listq *lq);
+/* Whether the backend of ctx cannot search or order itself (vtable version < 3) and lq needs it: then
+ * list with rm__listq_backend() and finish with rm__list_local(). */
+bool rm__list_needs_local(const rm_ctx *ctx, const rm__listq *lq);
+/* The query to send such a backend: status and keyset cursor only (no paging, search or ordering). */
+rm_storage_query rm__listq_backend(const rm__listq *lq);
+/* Search, sort and page v in the library, as a version-3 backend would have. */
+int rm__list_local(rm__vec *v, const rm__listq *lq, const rm__listspec *spec, void (*free_item)(void *));
+/* Drop the items of v that do not match lq's search terms. */
+void rm__list_filter(rm__vec *v, const rm__listq *lq, const rm__listspec *spec, void (*free_item)(void *));
+/* Trim the extra row and set v->next_cursor: keyset (time, id) of the last kept item in the default
+ * order, the next position with a custom ordering. */
+int rm__list_finish(rm__vec *v, const rm_list_options *opts, const rm__listq *lq, const rm__listspec *spec,
+                    void (*free_item)(void *));
 
 /* ---- user.c ---- */
 int rm__user_copy(rm_user **out, const rm_user_record *rec);

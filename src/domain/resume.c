@@ -1,6 +1,7 @@
 /* Resumes: owner-scoped CRUD with DRF validation. */
 #include "internal.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -128,8 +129,16 @@ int rm_resume_get(rm_resume **out, rm_ctx *ctx, const rm_principal *who, int64_t
     return rc ? rc : resume_fetch(out, ctx, who, id);
 }
 
-static int64_t resume_time(const void *p) { return ((const rm_resume *)p)->r.updated_at; }
-static int64_t resume_idof(const void *p) { return ((const rm_resume *)p)->r.id; }
+#define RES_OFF(m) offsetof(rm_resume_record, m)
+static const rm__sortfield resume_fields[] = {
+    {"id", RM__F_INT, RES_OFF(id)},
+    {"created_at", RM__F_TIME, RES_OFF(created_at)},
+    {"updated_at", RM__F_TIME, RES_OFF(updated_at)},
+    {"title", RM__F_TEXT, RES_OFF(title)},
+};
+static const size_t resume_search[] = {RES_OFF(title), RES_OFF(content)};
+static const rm__listspec resume_spec = {resume_fields, sizeof resume_fields / sizeof resume_fields[0], resume_search,
+                                         2, "-updated_at,-id", RES_OFF(updated_at), false};
 
 struct rm_resume_page {
     rm__vec v;
@@ -141,24 +150,63 @@ int rm_resume_list(rm_resume_page **out, rm_ctx *ctx, const rm_principal *who, c
         return rm__error_misuse("out, ctx and who are required");
     *out = NULL;
     int rc = rm__require_user(who);
-    rm_storage_query q;
-    if (rc || (rc = rm__list_query(&q, opts, false)))
-        return rc;
-    rm_resume_page *page = calloc(1, sizeof(*page));
-    if (!page)
-        return rm__error_nomem();
-    resume_sink_data d = {.username = who->username, .many = &page->v};
-    rc = RM__STORE(ctx, resume_list, who->user_id, &q, resume_sink, &d);
     if (rc)
-        rc = rm__storage_status(rc);
-    else
-        rc = rm__list_finish(&page->v, opts, resume_time, resume_idof, resume_free_any);
+        return rc;
+    rm__listq lq;
+    rc = rm__listq_init(&lq, opts, &resume_spec);
+    rm_resume_page *page = rc ? NULL : calloc(1, sizeof(*page));
+    if (!rc && !page)
+        rc = rm__error_nomem();
+    if (!rc) {
+        resume_sink_data d = {.username = who->username, .many = &page->v};
+        bool local = rm__list_needs_local(ctx, &lq);
+        rm_storage_query bq = rm__listq_backend(&lq);
+        rc = RM__STORE(ctx, resume_list, who->user_id, local ? &bq : &lq.q, resume_sink, &d);
+        if (rc)
+            rc = rm__storage_status(rc);
+        else if (local)
+            rc = rm__list_local(&page->v, &lq, &resume_spec, resume_free_any);
+        if (!rc)
+            rc = rm__list_finish(&page->v, opts, &lq, &resume_spec, resume_free_any);
+    }
+    rm__listq_clear(&lq);
     if (rc) {
         rm_resume_page_free(page);
         return rc;
     }
     *out = page;
     return RM_OK;
+}
+
+int rm_resume_count(int64_t *out, rm_ctx *ctx, const rm_principal *who, const rm_list_options *opts)
+{
+    if (!out || !ctx || !who)
+        return rm__error_misuse("out, ctx and who are required");
+    *out = 0;
+    int rc = rm__require_user(who);
+    if (rc)
+        return rc;
+    rm__listq lq;
+    rc = rm__listq_init(&lq, opts, &resume_spec);
+    if (!rc && RM__VT_HAS(RM__CTX_VT(ctx), resume_count)) {
+        rc = RM__CTX_VT(ctx)->resume_count(RM__CTX_SELF(ctx), who->user_id, &lq.q, out);
+        if (rc)
+            rc = rm__storage_status(rc);
+    } else if (!rc) { /* an older backend: count its full list */
+        rm_storage_query bq = {0};
+        rm__vec v = {0};
+        resume_sink_data d = {.username = who->username, .many = &v};
+        rc = RM__STORE(ctx, resume_list, who->user_id, &bq, resume_sink, &d);
+        if (rc)
+            rc = rm__storage_status(rc);
+        rm__list_filter(&v, &lq, &resume_spec, resume_free_any);
+        *out = (int64_t)v.count;
+        rm__vec_clear(&v, resume_free_any);
+    }
+    rm__listq_clear(&lq);
+    if (rc)
+        *out = 0;
+    return rc;
 }
 
 static int resume_change(rm_resume **out, rm_ctx *ctx, const rm_principal *who, int64_t id, const rm_fields *fields,

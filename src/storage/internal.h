@@ -4,7 +4,36 @@
 
 #include "../core/internal.h"
 
+#include <stdbool.h>
+
 /* PostgreSQL backend (src/storage/pg.c); without libpq it fails with RM_EINVALID naming the URL. */
 int rm__storage_open_postgres(rm_storage **out, const char *url);
+
+/* ---- list SQL with search and ordering (listsql.c), shared by the SQL backends ---- */
+
+/* A field a list may be ordered by: the API name and its SQL column. */
+typedef struct {
+    const char *name;
+    const char *col;
+    bool text;
+} rm__sql_field;
+
+/* How a backend spells the pieces. */
+typedef struct {
+    /* A search term test: printf format taking the column (%s), then the term's parameter number (%d). */
+    const char *match_fmt;
+    /* Appended after a text column in ORDER BY (a collation), or "". */
+    const char *text_collate;
+} rm__sql_dialect;
+
+/*
+ * Build head [keyset when q has no ordering] [one AND (...) per search term, parameters first_term,
+ * first_term+1, …] [ORDER BY the ordering, or default_order; none when default_order is NULL] tail.
+ * Only the field table's column names and fixed text reach the SQL; an ordering naming a field not in the
+ * table is RM_EMISUSE. *out is malloc'ed.
+ */
+int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const char *keyset,
+                 const rm_storage_query *q, const char *const *search_cols, size_t n_search_cols, int first_term,
+                 const rm__sql_field *fields, size_t n_fields, const char *default_order, const char *tail);
 
 #endif

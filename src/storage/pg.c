@@ -81,6 +81,9 @@ enum {
     ST_APP_IMPORT,
     ST_AI_IMPORT,
     ST_USAGE_SET,
+    ST_RESUME_COUNT,
+    ST_APP_COUNT_USER,
+    ST_APP_COUNT_EXAMPLE,
     ST_COUNT
 };
 
@@ -114,6 +117,13 @@ enum {
 #define SEQ_PAST(table) \
     " SELECT setval(pg_get_serial_sequence('" table "', 'id'), GREATEST(i.id, (SELECT COALESCE(max(id), 1) FROM " \
     table "))) FROM i"
+
+/* Counts: $1 user, $2 status (applications); search terms follow. */
+#define RESUME_COUNT_SQL "SELECT count(*) FROM resume_resume WHERE user_id = $1::int8"
+#define APP_COUNT_USER_SQL \
+    "SELECT count(*) FROM job_tracker_jobapplication WHERE user_id = $1::int8 AND NOT is_deleted AND ($2::text IS NULL OR status = $2::text)"
+#define APP_COUNT_EXAMPLE_SQL \
+    "SELECT count(*) FROM job_tracker_jobapplication WHERE $1::int8 = 0 AND is_example AND NOT is_deleted AND ($2::text IS NULL OR status = $2::text)"
 
 #define R(sql_, n_) {.sql = (sql_), .nparams = (n_), .readonly = true}
 #define W(sql_, n_) {.sql = (sql_), .nparams = (n_), .readonly = false}
@@ -260,6 +270,11 @@ static const rm__pg_stmt stmts[ST_COUNT] = {
     [ST_USAGE_SET] = W("INSERT INTO rm_daily_usage (user_id, model_id, day, count) VALUES ($1::int8, $2::int8, "
                        "$3::date, $4::int4) ON CONFLICT (user_id, model_id, day) DO UPDATE SET count = EXCLUDED.count",
                        4),
+
+    /* Counts without search (vtable version 3); with search terms the statement is built per call. */
+    [ST_RESUME_COUNT] = R(RESUME_COUNT_SQL, 1),
+    [ST_APP_COUNT_USER] = R(APP_COUNT_USER_SQL, 2),
+    [ST_APP_COUNT_EXAMPLE] = R(APP_COUNT_EXAMPLE_SQL, 2),
 };
 
 #undef R
@@ -309,6 +324,9 @@ static bool replica_read(int id)
     case ST_AI_GET_NAME:
     case ST_AI_LIST:
     case ST_USAGE_GET:
+    case ST_RESUME_COUNT:
+    case ST_APP_COUNT_USER:
+    case ST_APP_COUNT_EXAMPLE:
         return true;
     default:
         return false;
@@ -648,11 +666,174 @@ static void set_paging(const char **p, paging *b, const rm_storage_query *q)
     p[5] = p_int(b->offset, !q->has_after && q->offset > 0 ? q->offset : 0);
 }
 
+/* ---- search, custom orderings and counts (vtable version 3) ---- */
+
+/* ASCII-only lowercasing (lower() under the "C" collation) and a substring test (`%`, `_` stay literal);
+ * text orders bytewise, as in the SQLite backend. */
+static const rm__sql_dialect pg_dialect = {.match_fmt = "strpos(lower(%s COLLATE \"C\"), $%d::text) > 0",
+                                           .text_collate = " COLLATE \"C\""};
+
+static const rm__sql_field app_order_cols[] = {
+    {"id", "id", false},           {"created_at", "created_at", false},   {"updated_at", "updated_at", false},
+    {"job_title", "job_title", true}, {"company_name", "company_name", true}, {"status", "status", true},
+    {"date_applied", "date_applied", false},
+};
+static const char *const app_search_cols[] = {"job_title", "company_name", "original_job_description"};
+static const rm__sql_field resume_order_cols[] = {
+    {"id", "id", false},
+    {"created_at", "created_at", false},
+    {"updated_at", "updated_at", false},
+    {"title", "title", true},
+};
+static const char *const resume_search_cols[] = {"title", "content"};
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+#define MAX_LIST_PARAMS (7 + RM__PG_MAX_TERMS)
+#define RM__PG_MAX_TERMS 64
+
+/* Every parameter must appear in the statement (PostgreSQL infers its type from the use), so the keyset
+ * condition stays in even with a custom ordering (the library sends has_after 0 then). */
+#define APP_LIST_HEAD_USER \
+    APP_SEL "WHERE user_id = $1::int8 AND NOT is_deleted AND ($7::text IS NULL OR status = $7::text)" \
+            " AND ($2::bool IS NOT TRUE OR (created_at, id) < (" TS("3") ", $4::int8))"
+#define APP_LIST_HEAD_EXAMPLE \
+    APP_SEL "WHERE $1::int8 = 0 AND is_example AND NOT is_deleted AND ($7::text IS NULL OR status = $7::text)" \
+            " AND ($2::bool IS NOT TRUE OR (created_at, id) < (" TS("3") ", $4::int8))"
+#define RESUME_LIST_HEAD \
+    RESUME_SEL "WHERE user_id = $1::int8 AND ($2::bool IS NOT TRUE OR (updated_at, id) < (" TS("3") ", $4::int8))"
+#define LIST_TAIL " LIMIT $5::int8 OFFSET $6::int8"
+
+/* Run SQL built for this call (a read) like run(): on a replica when allowed, else on the primary, once
+ * more on a fresh connection if the first one died. */
+static int run_sql(rm_pg *pg, const char *sql, int n, const char *const *params, PGresult **res)
+{
+    *res = NULL;
+    int64_t now = mono_ms();
+    if (pg->n_replicas > 0 && now - atomic_load(&pg->last_write_ms) >= pg->lag_ms) {
+        size_t start = atomic_fetch_add(&pg->next_replica, 1);
+        for (size_t k = 0; k < pg->n_replicas; k++) {
+            size_t i = (start + k) % pg->n_replicas;
+            if (atomic_load(&pg->down_until_ms[i]) > now)
+                continue;
+            rm__pg_conn *c = NULL;
+            if (rm__pg_lease(&pg->replicas[i], &c) == RM_OK) {
+                PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+                ExecStatusType st = PQresultStatus(r);
+                if (r && st == PGRES_TUPLES_OK) {
+                    rm__pg_give(&pg->replicas[i], c);
+                    *res = r;
+                    rm_error_clear();
+                    return RM_OK;
+                }
+                rm__pg_fail(&pg->replicas[i], c, r, "query");
+                PQclear(r);
+                rm__pg_give(&pg->replicas[i], c);
+            }
+            atomic_store(&pg->down_until_ms[i], mono_ms() + REPLICA_DOWN_MS);
+        }
+    }
+    for (int attempt = 0;; attempt++) {
+        rm__pg_conn *c = NULL;
+        int rc = rm__pg_lease(&pg->primary, &c);
+        if (rc != RM_OK)
+            return rc;
+        PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+        if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
+            *res = r;
+            rc = RM_OK;
+        } else {
+            rc = rm__pg_fail(&pg->primary, c, r, "query");
+            PQclear(r);
+        }
+        bool lost = c->broken;
+        rm__pg_give(&pg->primary, c);
+        if (rc == RM_OK || !lost || attempt > 0)
+            return rc;
+    }
+}
+
+/* A list that searches or has a custom ordering: its SQL is built for the call. */
+static int list_built(void *self, bool app, int64_t user_id, const rm_storage_query *q, row_fn fn, const void *sink,
+                      void *sink_data)
+{
+    if (q->search_count > RM__PG_MAX_TERMS)
+        return rm__error_misuse("storage query: too many search terms");
+    int first_term = app ? 8 : 7;
+    char *sql = NULL;
+    int rc = app ? rm__sql_list(&sql, &pg_dialect, user_id != 0 ? APP_LIST_HEAD_USER : APP_LIST_HEAD_EXAMPLE, NULL, q,
+                                app_search_cols, N_(app_search_cols), first_term, app_order_cols, N_(app_order_cols),
+                                "created_at DESC, id DESC", LIST_TAIL)
+                 : rm__sql_list(&sql, &pg_dialect, RESUME_LIST_HEAD, NULL, q, resume_search_cols,
+                                N_(resume_search_cols), first_term, resume_order_cols, N_(resume_order_cols),
+                                "updated_at DESC, id DESC", LIST_TAIL);
+    if (rc != RM_OK)
+        return rc;
+    numbuf b1;
+    paging pb;
+    const char *p[MAX_LIST_PARAMS] = {p_int(b1, user_id)};
+    set_paging(p, &pb, q);
+    if (app)
+        p[6] = q->status;
+    for (size_t t = 0; t < q->search_count; t++)
+        p[first_term - 1 + (int)t] = q->search[t];
+    PGresult *r = NULL;
+    rc = run_sql(self, sql, first_term - 1 + (int)q->search_count, p, &r);
+    free(sql);
+    return rc == RM_OK ? feed(r, fn, sink, sink_data, false) : rc;
+}
+
+/* A count: the prepared statement without search terms, one built for the call with them. */
+static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    static const rm_storage_query none = {0};
+    if (!count_out)
+        return rm__error_misuse("count_out is NULL");
+    *count_out = 0;
+    if (!q)
+        q = &none;
+    if (q->search_count > RM__PG_MAX_TERMS)
+        return rm__error_misuse("storage query: too many search terms");
+    numbuf b1;
+    const char *p[MAX_LIST_PARAMS] = {p_int(b1, user_id), app ? q->status : NULL};
+    int first_term = app ? 3 : 2;
+    int id = !app ? ST_RESUME_COUNT : user_id != 0 ? ST_APP_COUNT_USER : ST_APP_COUNT_EXAMPLE;
+    PGresult *r = NULL;
+    int rc;
+    if (q->search_count == 0) {
+        rc = run(self, id, p, &r);
+    } else {
+        char *sql = NULL;
+        rc = rm__sql_list(&sql, &pg_dialect, stmts[id].sql, NULL, q, app ? app_search_cols : resume_search_cols,
+                          app ? N_(app_search_cols) : N_(resume_search_cols), first_term, NULL, 0, NULL, "");
+        for (size_t t = 0; rc == RM_OK && t < q->search_count; t++)
+            p[first_term - 1 + (int)t] = q->search[t];
+        if (rc == RM_OK)
+            rc = run_sql(self, sql, first_term - 1 + (int)q->search_count, p, &r);
+        free(sql);
+    }
+    if (rc == RM_OK)
+        *count_out = PQntuples(r) > 0 ? c_int(r, 0, 0) : 0;
+    PQclear(r);
+    return rc;
+}
+
+static int m_resume_count(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    return count_rows(self, false, user_id, q, count_out);
+}
+
+static int m_application_count(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    return count_rows(self, true, user_id, q, count_out);
+}
+
 static int m_resume_list(void *self, int64_t user_id, const rm_storage_query *q, rm_resume_sink sink,
                          void *sink_data)
 {
     if (!sink)
         return rm__error_misuse("sink is NULL");
+    if (q && (q->search_count > 0 || q->ordering))
+        return list_built(self, false, user_id, q, row_resume, &sink, sink_data);
     numbuf b1;
     paging pb;
     const char *p[6] = {p_int(b1, user_id)};
@@ -715,6 +896,8 @@ static int m_application_list(void *self, int64_t user_id, const rm_storage_quer
 {
     if (!sink)
         return rm__error_misuse("sink is NULL");
+    if (q && (q->search_count > 0 || q->ordering))
+        return list_built(self, true, user_id, q, row_application, &sink, sink_data);
     numbuf b1;
     paging pb;
     const char *p[7] = {p_int(b1, user_id)};
@@ -1150,6 +1333,8 @@ static const rm_storage_vtable pg_vtable = {
     .application_import = m_application_import,
     .ai_model_import = m_ai_model_import,
     .usage_import = m_usage_import,
+    .resume_count = m_resume_count,
+    .application_count = m_application_count,
 };
 
 static int hexval(int ch) { return isdigit(ch) ? ch - '0' : tolower(ch) - 'a' + 10; }

@@ -195,6 +195,9 @@ enum {
     ST_USAGE_SCAN,
     ST_IDEM_SCAN,
     ST_USAGE_SET,
+    ST_RESUME_COUNT,
+    ST_APP_COUNT_USER,
+    ST_APP_COUNT_EXAMPLE,
     ST_COUNT
 };
 
@@ -312,6 +315,13 @@ static const char *const sql_text[ST_COUNT] = {
                      "ORDER BY \"user_id\", \"key\"",
     [ST_USAGE_SET] = "INSERT INTO \"rm_daily_usage\" (\"user_id\", \"model_id\", \"day\", \"count\") VALUES (?1, ?2, ?3, ?4) "
                      "ON CONFLICT (\"user_id\", \"model_id\", \"day\") DO UPDATE SET \"count\" = excluded.\"count\"",
+
+    /* Counts (vtable version 3): ?1 user, ?7 status (applications); search terms are appended from ?8. */
+    [ST_RESUME_COUNT] = "SELECT count(*) FROM \"resume_resume\" WHERE \"user_id\" = ?1",
+    [ST_APP_COUNT_USER] = "SELECT count(*) FROM \"job_tracker_jobapplication\" WHERE \"user_id\" = ?1 "
+                          "AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)",
+    [ST_APP_COUNT_EXAMPLE] = "SELECT count(*) FROM \"job_tracker_jobapplication\" WHERE ?1 = 0 AND \"is_example\" = 1 "
+                             "AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)",
 };
 
 /* ---------------------------------------------------------------------------------------------- */
@@ -836,6 +846,130 @@ out:
     return rc;
 }
 
+/* ---- search, custom orderings and counts (vtable version 3) ---- */
+
+/* ASCII-only lower() (SQLite's built-in one, without ICU) and a substring test: `%` and `_` stay literal. */
+static const rm__sql_dialect sqlite_dialect = {.match_fmt = "instr(lower(%s), ?%d) > 0", .text_collate = ""};
+
+static const rm__sql_field app_order_cols[] = {
+    {"id", "\"id\"", false},           {"created_at", "\"created_at\"", false},
+    {"updated_at", "\"updated_at\"", false}, {"job_title", "\"job_title\"", true},
+    {"company_name", "\"company_name\"", true}, {"status", "\"status\"", true},
+    {"date_applied", "\"date_applied\"", true},
+};
+static const char *const app_search_cols[] = {"\"job_title\"", "\"company_name\"", "\"original_job_description\""};
+static const rm__sql_field resume_order_cols[] = {
+    {"id", "\"id\"", false},
+    {"created_at", "\"created_at\"", false},
+    {"updated_at", "\"updated_at\"", false},
+    {"title", "\"title\"", true},
+};
+static const char *const resume_search_cols[] = {"\"title\"", "\"content\""};
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Parameters as in the cached lists: ?1 user, ?2-?6 paging, ?7 status; search terms from ?8. */
+#define APP_WHERE_USER "WHERE \"user_id\" = ?1 AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)"
+#define APP_WHERE_EXAMPLE "WHERE ?1 = 0 AND \"is_example\" = 1 AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)"
+#define APP_KEYSET " AND (?2 = 0 OR " TS("\"created_at\"") " < ?3 OR (" TS("\"created_at\"") " = ?3 AND \"id\" < ?4))"
+#define RESUME_WHERE "WHERE \"user_id\" = ?1"
+#define RESUME_KEYSET " AND (?2 = 0 OR " TS("\"updated_at\"") " < ?3 OR (" TS("\"updated_at\"") " = ?3 AND \"id\" < ?4))"
+#define TERM_PARAM 8
+
+/* Run a list or count statement: bind ?1 user, paging (lists), ?7 status (applications), the terms; then
+ * feed the rows (fn) or read the one count. A statement from sql_text when cached_id >= 0, else sql. */
+static int run_list(void *self, int cached_id, const char *sql, bool app, int64_t user_id, const rm_storage_query *q,
+                    row_fn fn, const void *sink, void *sink_data, int64_t *count_out)
+{
+    LEASE(self, false);
+    if (cached_id >= 0) {
+        STMT(cached_id);
+    } else {
+        int r = sqlite3_prepare_v3(c->db, sql, -1, 0, &st, NULL);
+        if (r != SQLITE_OK) {
+            rc = sql_error(c->db, r);
+            sqlite3_finalize(st);
+            st = NULL;
+            goto out;
+        }
+    }
+    b_int(st, 1, user_id, &brc);
+    if (fn)
+        b_query(st, q, &brc);
+    if (app)
+        b_text(st, 7, q->status, &brc);
+    for (size_t t = 0; t < q->search_count; t++)
+        b_text(st, TERM_PARAM + (int)t, q->search[t], &brc);
+    if (brc != SQLITE_OK) {
+        rc = sql_error(c->db, brc);
+        stmt_done(st);
+        goto out;
+    }
+    if (fn) {
+        rc = each_row(c, st, fn, sink, sink_data, false);
+    } else {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
+            *count_out = sqlite3_column_int64(st, 0);
+        else
+            rc = sql_error(c->db, r);
+        stmt_done(st);
+    }
+out:
+    if (cached_id < 0)
+        sqlite3_finalize(st);
+    RELEASE();
+    return rc;
+}
+
+/* A list that searches or has a custom ordering: its SQL is built for the call. */
+static int list_built(void *self, bool app, int64_t user_id, const rm_storage_query *q, row_fn fn, const void *sink,
+                      void *sink_data)
+{
+    char *sql = NULL;
+    int rc = app ? rm__sql_list(&sql, &sqlite_dialect, user_id != 0 ? APP_COLS APP_WHERE_USER : APP_COLS APP_WHERE_EXAMPLE,
+                                APP_KEYSET, q, app_search_cols, N_(app_search_cols), TERM_PARAM, app_order_cols,
+                                N_(app_order_cols), TS("\"created_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6")
+                 : rm__sql_list(&sql, &sqlite_dialect, RESUME_COLS RESUME_WHERE, RESUME_KEYSET, q, resume_search_cols,
+                                N_(resume_search_cols), TERM_PARAM, resume_order_cols, N_(resume_order_cols),
+                                TS("\"updated_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6");
+    if (rc == RM_OK)
+        rc = run_list(self, -1, sql, app, user_id, q, fn, sink, sink_data, NULL);
+    free(sql);
+    return rc;
+}
+
+/* A count: the cached statement without search terms, one built for the call with them. */
+static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    static const rm_storage_query none = {0};
+    if (!count_out)
+        return rm__error_misuse("count_out is NULL");
+    *count_out = 0;
+    if (!q)
+        q = &none;
+    int cached = !app ? ST_RESUME_COUNT : user_id != 0 ? ST_APP_COUNT_USER : ST_APP_COUNT_EXAMPLE;
+    if (q->search_count == 0)
+        return run_list(self, cached, NULL, app, user_id, q, NULL, NULL, NULL, count_out);
+    char *sql = NULL;
+    int rc = rm__sql_list(&sql, &sqlite_dialect, sql_text[cached], NULL, q, app ? app_search_cols : resume_search_cols,
+                          app ? N_(app_search_cols) : N_(resume_search_cols), TERM_PARAM, NULL, 0, NULL, "");
+    if (rc == RM_OK)
+        rc = run_list(self, -1, sql, app, user_id, q, NULL, NULL, NULL, count_out);
+    free(sql);
+    return rc;
+}
+
+static int m_resume_count(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    return count_rows(self, false, user_id, q, count_out);
+}
+
+static int m_application_count(void *self, int64_t user_id, const rm_storage_query *q, int64_t *count_out)
+{
+    return count_rows(self, true, user_id, q, count_out);
+}
+
 /* ---- resumes ---- */
 
 static int resume_write(void *self, const rm_resume_record *r, int64_t want, int64_t *id_out)
@@ -886,6 +1020,8 @@ static int m_resume_list(void *self, int64_t user_id, const rm_storage_query *q,
 {
     if (!sink)
         return rm__error_misuse("sink is NULL");
+    if (q && (q->search_count > 0 || q->ordering))
+        return list_built(self, false, user_id, q, row_resume, &sink, sink_data);
     LEASE(self, false);
     STMT(ST_RESUME_LIST);
     b_int(st, 1, user_id, &brc);
@@ -1003,6 +1139,8 @@ static int m_application_list(void *self, int64_t user_id, const rm_storage_quer
 {
     if (!sink)
         return rm__error_misuse("sink is NULL");
+    if (q && (q->search_count > 0 || q->ordering))
+        return list_built(self, true, user_id, q, row_application, &sink, sink_data);
     LEASE(self, false);
     STMT(user_id != 0 ? ST_APP_LIST_USER : ST_APP_LIST_EXAMPLE);
     b_int(st, 1, user_id, &brc);
@@ -1551,6 +1689,8 @@ static const rm_storage_vtable sqlite_vtable = {
     .application_import = m_application_import,
     .ai_model_import = m_ai_model_import,
     .usage_import = m_usage_import,
+    .resume_count = m_resume_count,
+    .application_count = m_application_count,
 };
 
 /* Read the schema version (0 for a database we never touched). */

@@ -9,6 +9,8 @@
 /* The vtable version that introduced each member. Append a row when a member is appended. */
 unsigned int rm__vt_member_version(size_t offset)
 {
+    if (offset >= offsetof(rm_storage_vtable, resume_count))
+        return 3; /* count members; list members honour search and ordering */
     if (offset >= offsetof(rm_storage_vtable, user_scan))
         return 2; /* export/import members (rm_storage_copy) */
     return 1;
@@ -21,7 +23,11 @@ int rm_storage_vtable_init(rm_storage_vtable *vtable, unsigned int version)
     if (version == 0 || version > RM_STORAGE_VTABLE_VERSION)
         return rm__error_set(RM_EVERSION, "storage vtable version %u is not supported (this library knows up to %u)",
                              version, RM_STORAGE_VTABLE_VERSION);
-    memset(vtable, 0, sizeof(*vtable));
+    /* A backend built against older headers has a shorter vtable: clear only that version's members. */
+    size_t size = version >= 3 ? sizeof(*vtable)
+                  : version == 2 ? offsetof(rm_storage_vtable, resume_count)
+                                 : offsetof(rm_storage_vtable, user_scan);
+    memset(vtable, 0, size);
     vtable->version = version;
     return RM_OK;
 }

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -236,6 +237,15 @@ Test(ctx, vtable_init_and_versions)
     cr_assert_null(vt.close);
     cr_assert_null(vt.user_get);
     cr_assert_null(vt.idempotency_get);
+    cr_assert_null(vt.application_count);
+    /* A backend built against version 2 has a shorter vtable: version 2 touches only its members. */
+    memset(&vt, 0x33, sizeof(vt));
+    OK(rm_storage_vtable_init(&vt, 2));
+    cr_assert_eq(vt.version, 2);
+    cr_assert_null(vt.usage_import);
+    const unsigned char *vtail = (const unsigned char *)&vt.resume_count;
+    for (size_t i = 0; i < sizeof(vt) - offsetof(rm_storage_vtable, resume_count); i++)
+        cr_assert_eq(vtail[i], 0x33, "byte %zu past the version-2 members was written", i);
     FAILS(RM_EVERSION, rm_storage_vtable_init(&vt, 0));
     FAILS(RM_EVERSION, rm_storage_vtable_init(&vt, RM_STORAGE_VTABLE_VERSION + 1));
     FAILS(RM_EMISUSE, rm_storage_vtable_init(NULL, RM_STORAGE_VTABLE_VERSION));
@@ -570,8 +580,18 @@ Test(ctx, list_options_versions)
     cr_assert_eq(lo.limit, 0);
     cr_assert_null(lo.cursor);
     cr_assert_null(lo.status);
+    cr_assert_null(lo.search);
+    cr_assert_null(lo.ordering);
     FAILS(RM_EVERSION, rm_list_options_init(&lo, 0));
-    FAILS(RM_EVERSION, rm_list_options_init(&lo, 2));
+    FAILS(RM_EVERSION, rm_list_options_init(&lo, RM_LIST_OPTIONS_VERSION + 1));
+    /* A caller built against version 1 has a shorter struct: version 1 touches only its members. */
+    memset(&lo, 0x7f, sizeof(lo));
+    OK(rm_list_options_init(&lo, 1));
+    cr_assert_eq(lo.version, 1);
+    cr_assert_null(lo.status);
+    const unsigned char *tail = (const unsigned char *)&lo.search;
+    for (size_t i = 0; i < sizeof(lo) - offsetof(rm_list_options, search); i++)
+        cr_assert_eq(tail[i], 0x7f, "byte %zu past the version-1 members was written", i);
     FAILS(RM_EMISUSE, rm_list_options_init(NULL, 1));
 
     rm_ctx *ctx = NULL;

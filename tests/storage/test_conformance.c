@@ -579,7 +579,8 @@ Test(storage, vtable_is_complete_and_pings)
               V->application_get && V->application_list && V->application_update && V->application_delete &&
               V->ai_model_insert && V->ai_model_get && V->ai_model_list && V->ai_model_update && V->token_deny &&
               V->token_is_denied && V->token_prune && V->usage_try_increment && V->usage_release && V->usage_get &&
-              V->idempotency_put && V->idempotency_get && V->idempotency_prune);
+              V->idempotency_put && V->idempotency_get && V->idempotency_prune && V->resume_count &&
+              V->application_count);
     OK(V->ping(SELF));
 }
 
@@ -1162,6 +1163,290 @@ Test(storage, application_examples_are_user_zero)
     list_apps(ex, NULL, &l);
     cr_assert_eq(l.n, 4);
     apps_free(&l);
+}
+
+/* ---------------------------------------------------------------------------------------------- */
+/* Search, ordering and counts (vtable version 3)                                                   */
+/* ---------------------------------------------------------------------------------------------- */
+
+static int64_t app_count(int64_t uid, const rm_storage_query *q)
+{
+    int64_t n = -1;
+    OK(V->application_count(SELF, uid, q, &n));
+    return n;
+}
+
+static int64_t resume_count(int64_t uid, const rm_storage_query *q)
+{
+    int64_t n = -1;
+    OK(V->resume_count(SELF, uid, q, &n));
+    return n;
+}
+
+static int64_t mk_app_text(int64_t uid, const char *title, const char *company, const char *desc, int64_t created)
+{
+    rm_application_record a = app_tpl(uid, "Applied", created);
+    a.job_title = title;
+    a.company_name = company;
+    a.original_job_description = desc;
+    a.notes = "python in the notes is not searched";
+    return mk_app_rec(&a);
+}
+
+/* Search an application list: the terms as the library passes them (ASCII-lowercased). */
+static void search_apps(int64_t uid, const char *t1, const char *t2, const char *status, apps *out)
+{
+    const char *terms[2] = {t1, t2};
+    rm_storage_query q = {.search = terms, .search_count = t2 ? 2 : 1, .status = status};
+    list_apps(uid, &q, out);
+    cr_assert_eq(app_count(uid, &q), out->n, "count disagrees with the list");
+}
+
+Test(storage, application_search_every_term_in_some_field_ascii_case_literal)
+{
+    int64_t a = mk_user("sa"), b = mk_user("sb");
+    int64_t x1 = mk_app_text(a, "Senior Python Developer", "TechCorp", "Django and REST", BASE + 1 * SEC);
+    int64_t x2 = mk_app_text(a, "Frontend Engineer", "Python Works", NULL, BASE + 2 * SEC);
+    int64_t x3 = mk_app_text(a, NULL, NULL, "We love PYTHON and 100%_coverage", BASE + 3 * SEC);
+    int64_t x4 = mk_app_text(a, "Data Engineer", "\xc3\x9cn\xc3\xaf" "code GmbH", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln",
+                             BASE + 4 * SEC);
+    int64_t x5 = mk_app_text(a, "Python (deleted)", "Gone", NULL, BASE + 5 * SEC);
+    OK(V->application_delete(SELF, a, x5, BASE + 6 * SEC));
+    mk_app_text(b, "Python elsewhere", "Other", "python", BASE + 7 * SEC);
+
+    apps l;
+    search_apps(a, "python", NULL, NULL, &l);
+    const int64_t py[] = {x3, x2, x1}; /* default order: newest first; deleted and other users' rows out */
+    assert_app_ids(&l, py, 3);
+    apps_free(&l);
+
+    search_apps(a, "python", "django", NULL, &l); /* every term must match */
+    assert_app_ids(&l, (int64_t[]){x1}, 1);
+    apps_free(&l);
+
+    search_apps(a, "engineer", "works", NULL, &l); /* the terms may match different fields */
+    assert_app_ids(&l, (int64_t[]){x2}, 1);
+    apps_free(&l);
+
+    search_apps(a, "ngineer", NULL, NULL, &l); /* substrings */
+    assert_app_ids(&l, ((int64_t[]){x4, x2}), 2);
+    apps_free(&l);
+
+    search_apps(a, "%", NULL, NULL, &l); /* LIKE wildcards are literal characters */
+    assert_app_ids(&l, (int64_t[]){x3}, 1);
+    apps_free(&l);
+    search_apps(a, "_", NULL, NULL, &l);
+    assert_app_ids(&l, (int64_t[]){x3}, 1);
+    apps_free(&l);
+    search_apps(a, "0%_c", NULL, NULL, &l);
+    assert_app_ids(&l, (int64_t[]){x3}, 1);
+    apps_free(&l);
+    search_apps(a, "1%0", NULL, NULL, &l);
+    cr_assert_eq(l.n, 0);
+    apps_free(&l);
+
+    search_apps(a, "k\xc3\xb6ln", NULL, NULL, &l); /* ASCII letters fold, non-ASCII bytes match as they are */
+    assert_app_ids(&l, (int64_t[]){x4}, 1);
+    apps_free(&l);
+    search_apps(a, "\xc3\xbcn\xc3\xaf" "code", NULL, NULL, &l); /* "ü" does not match "Ü": ASCII case folding only */
+    cr_assert_eq(l.n, 0);
+    apps_free(&l);
+    search_apps(a, "\xc3\x9cn\xc3\xaf" "code", NULL, NULL, &l);
+    assert_app_ids(&l, (int64_t[]){x4}, 1);
+    apps_free(&l);
+
+    search_apps(a, "notes", NULL, NULL, &l); /* notes are not searched */
+    cr_assert_eq(l.n, 0);
+    apps_free(&l);
+
+    search_apps(a, "python", NULL, "Interviewing", &l); /* with the status filter */
+    cr_assert_eq(l.n, 0);
+    apps_free(&l);
+    search_apps(a, "python", NULL, "Applied", &l);
+    cr_assert_eq(l.n, 3);
+    apps_free(&l);
+
+    /* Paging inside a search: offset, then keyset. */
+    const char *terms[1] = {"python"};
+    rm_storage_query q = {.search = terms, .search_count = 1, .limit = 2, .offset = 1};
+    list_apps(a, &q, &l);
+    assert_app_ids(&l, py + 1, 2);
+    apps_free(&l);
+    q = (rm_storage_query){.search = terms, .search_count = 1, .has_after = 1, .after_time = BASE + 3 * SEC, .after_id = x3};
+    list_apps(a, &q, &l);
+    assert_app_ids(&l, py + 1, 2);
+    apps_free(&l);
+
+    /* Counts: all, by status, per user; paging is ignored. */
+    cr_assert_eq(app_count(a, NULL), 4);
+    q = (rm_storage_query){.status = "Applied", .limit = 1, .offset = 3};
+    cr_assert_eq(app_count(a, &q), 4);
+    q = (rm_storage_query){.status = "Offer"};
+    cr_assert_eq(app_count(a, &q), 0);
+    cr_assert_eq(app_count(b, NULL), 1);
+    cr_assert_eq(app_count(INT64_C(999999999), NULL), 0);
+}
+
+Test(storage, example_search_and_count)
+{
+    int64_t ex = mk_user("exs");
+    char *tag = uniq("needle"); /* unique to this test: a shared database holds other examples */
+    for (char *c = tag; *c; c++)
+        *c = (char)(*c >= 'A' && *c <= 'Z' ? *c - 'A' + 'a' : *c);
+    rm_application_record e = app_tpl(ex, "Offer", BASE + 3 * SEC);
+    e.is_example = 1;
+    e.original_job_description = tag;
+    int64_t e1 = mk_app_rec(&e);
+    e.created_at = BASE + 4 * SEC;
+    int64_t e2 = mk_app_rec(&e);
+    e.created_at = BASE + 5 * SEC;
+    int64_t e3 = mk_app_rec(&e);
+    OK(V->application_delete(SELF, ex, e3, BASE + 6 * SEC));
+    mk_app_text(ex, "plain", "row", tag, BASE + 7 * SEC); /* not an example */
+
+    apps l;
+    search_apps(0, tag, NULL, NULL, &l);
+    assert_app_ids(&l, ((int64_t[]){e2, e1}), 2);
+    apps_free(&l);
+    const char *terms[1] = {tag};
+    rm_storage_query q = {.search = terms, .search_count = 1, .ordering = "id"};
+    list_apps(0, &q, &l);
+    assert_app_ids(&l, ((int64_t[]){e1, e2}), 2);
+    apps_free(&l);
+    if (private_db())
+        cr_assert_eq(app_count(0, NULL), 2);
+    else
+        cr_assert_geq(app_count(0, NULL), 2);
+    free(tag);
+}
+
+Test(storage, application_ordering_fields_nulls_and_ties)
+{
+    int64_t a = mk_user("oa");
+    rm_application_record r = app_tpl(a, "Offer", BASE + 5 * SEC);
+    r.job_title = "beta";
+    r.date_applied = "2024-05-01";
+    int64_t o1 = mk_app_rec(&r);
+    r = app_tpl(a, "Applied", BASE + 1 * SEC);
+    r.job_title = NULL;
+    r.company_name = NULL;
+    r.date_applied = NULL;
+    int64_t o2 = mk_app_rec(&r);
+    r = app_tpl(a, "Rejected", BASE + 3 * SEC);
+    r.job_title = "Beta";
+    r.date_applied = "2023-12-31";
+    int64_t o3 = mk_app_rec(&r);
+    r = app_tpl(a, "Applied", BASE + 3 * SEC);
+    r.job_title = "alpha";
+    r.date_applied = "2024-05-01";
+    int64_t o4 = mk_app_rec(&r);
+    r = app_tpl(a, "Interviewing", BASE + 2 * SEC);
+    r.job_title = "beta";
+    r.updated_at = BASE + 50 * SEC;
+    int64_t o5 = mk_app_rec(&r);
+
+    struct {
+        const char *ordering;
+        int64_t want[5];
+    } cases[] = {
+        /* Code-point order ("B" < "a"), NULL last ascending and first descending, ties by id. */
+        {"job_title,id", {o3, o4, o1, o5, o2}},
+        {"-job_title,-id", {o2, o5, o1, o4, o3}},
+        {"job_title,-id", {o3, o4, o5, o1, o2}},
+        {"created_at,id", {o2, o5, o3, o4, o1}},
+        {"-created_at,-id", {o1, o4, o3, o5, o2}},
+        {"created_at,-id", {o2, o5, o4, o3, o1}},
+        {"date_applied,id", {o3, o5, o1, o4, o2}},
+        {"-date_applied,-id", {o2, o4, o1, o5, o3}},
+        {"status,id", {o2, o4, o5, o1, o3}},
+        {"-updated_at,id", {o5, o1, o3, o4, o2}},
+        {"company_name,created_at,id", {o5, o3, o4, o1, o2}},
+        {"id", {o1, o2, o3, o4, o5}},
+        {"-id", {o5, o4, o3, o2, o1}},
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        rm_storage_query q = {.ordering = cases[c].ordering};
+        apps l;
+        list_apps(a, &q, &l);
+        cr_assert_eq(l.n, 5, "%s", cases[c].ordering);
+        for (int i = 0; i < 5; i++)
+            cr_assert_eq(l.v[i].id, cases[c].want[i], "ordering %s, row %d: id %lld, want %lld", cases[c].ordering, i,
+                         (long long)l.v[i].id, (long long)cases[c].want[i]);
+        apps_free(&l);
+        /* Paged by offset, the pages concatenate to the same order. */
+        for (int off = 0; off < 5; off += 2) {
+            q = (rm_storage_query){.ordering = cases[c].ordering, .limit = 2, .offset = off};
+            list_apps(a, &q, &l);
+            cr_assert_eq(l.n, off + 2 <= 5 ? 2 : 1);
+            for (int i = 0; i < l.n; i++)
+                cr_assert_eq(l.v[i].id, cases[c].want[off + i], "%s page at %d", cases[c].ordering, off);
+            apps_free(&l);
+        }
+    }
+
+    /* With status and search. */
+    const char *terms[1] = {"eta"};
+    rm_storage_query q = {.ordering = "job_title,id", .search = terms, .search_count = 1};
+    apps l;
+    list_apps(a, &q, &l);
+    assert_app_ids(&l, ((int64_t[]){o3, o1, o5}), 3);
+    apps_free(&l);
+    q.status = "Offer";
+    list_apps(a, &q, &l);
+    assert_app_ids(&l, (int64_t[]){o1}, 1);
+    apps_free(&l);
+}
+
+Test(storage, resume_search_ordering_and_count)
+{
+    int64_t a = mk_user("rsa"), b = mk_user("rsb");
+    int64_t r1 = mk_resume(a, "Backend CV", "Python, C and SQL", BASE + 1 * SEC, BASE + 9 * SEC);
+    int64_t r2 = mk_resume(a, "frontend cv", "React; 50% design", BASE + 2 * SEC, BASE + 8 * SEC);
+    int64_t r3 = mk_resume(a, "Zeta", "c++ and python", BASE + 3 * SEC, BASE + 7 * SEC);
+    mk_resume(b, "Backend CV", "python", BASE, BASE);
+
+    const char *py[1] = {"python"};
+    rm_storage_query q = {.search = py, .search_count = 1};
+    resumes l;
+    list_resumes(a, &q, &l);
+    cr_assert_eq(l.n, 2);
+    cr_assert_eq(l.v[0].id, r1);
+    cr_assert_eq(l.v[1].id, r3);
+    resumes_free(&l);
+    cr_assert_eq(resume_count(a, &q), 2);
+
+    const char *two[2] = {"cv", "c"}; /* "cv" in the title, "c" anywhere */
+    q = (rm_storage_query){.search = two, .search_count = 2};
+    cr_assert_eq(resume_count(a, &q), 2);
+    const char *pct[1] = {"0%"};
+    q = (rm_storage_query){.search = pct, .search_count = 1};
+    list_resumes(a, &q, &l);
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.v[0].id, r2);
+    resumes_free(&l);
+
+    q = (rm_storage_query){.ordering = "title,id"}; /* "B" < "Z" < "f" */
+    list_resumes(a, &q, &l);
+    cr_assert_eq(l.n, 3);
+    cr_assert_eq(l.v[0].id, r1);
+    cr_assert_eq(l.v[1].id, r3);
+    cr_assert_eq(l.v[2].id, r2);
+    resumes_free(&l);
+    q = (rm_storage_query){.ordering = "created_at,id", .limit = 1, .offset = 1};
+    list_resumes(a, &q, &l);
+    cr_assert_eq(l.n, 1);
+    cr_assert_eq(l.v[0].id, r2);
+    resumes_free(&l);
+    q = (rm_storage_query){.ordering = "-title,-id", .search = py, .search_count = 1};
+    list_resumes(a, &q, &l);
+    cr_assert_eq(l.n, 2);
+    cr_assert_eq(l.v[0].id, r3);
+    cr_assert_eq(l.v[1].id, r1);
+    resumes_free(&l);
+
+    cr_assert_eq(resume_count(a, NULL), 3);
+    cr_assert_eq(resume_count(b, NULL), 1);
+    cr_assert_eq(resume_count(INT64_C(999999999), NULL), 0);
 }
 
 Test(storage, application_update_overwrites_mutable_columns)

@@ -1,0 +1,91 @@
+/* SQL text of the list and count statements that search or use a custom ordering (vtable version 3).
+ * The statement's shape depends on the number of search terms and the ordering, so it is built per call,
+ * from fixed text and whitelisted column names only; every value travels as a parameter. */
+#include "internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    bool oom;
+} sql_buf;
+
+static void put(sql_buf *b, const char *fmt, ...) RM__PRINTF(2, 3);
+static void put(sql_buf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->buf ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->buf && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = (b->cap ? b->cap : 256) * 2 + (size_t)n;
+        char *nb = realloc(b->buf, cap);
+        if (!nb) {
+            b->oom = true;
+            return;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+}
+
+int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const char *keyset,
+                 const rm_storage_query *q, const char *const *search_cols, size_t n_search_cols, int first_term,
+                 const rm__sql_field *fields, size_t n_fields, const char *default_order, const char *tail)
+{
+    *out = NULL;
+    sql_buf b = {0};
+    put(&b, "%s", head);
+    if (keyset && !q->ordering)
+        put(&b, "%s", keyset);
+    for (size_t t = 0; t < q->search_count; t++) {
+        put(&b, " AND (");
+        for (size_t c = 0; c < n_search_cols; c++) {
+            put(&b, "%s", c ? " OR " : "");
+            put(&b, d->match_fmt, search_cols[c], first_term + (int)t);
+        }
+        put(&b, ")");
+    }
+    if (default_order && q->ordering) {
+        put(&b, " ORDER BY ");
+        const char *p = q->ordering;
+        for (int k = 0; *p; k++) {
+            size_t len = strcspn(p, ",");
+            bool desc = *p == '-';
+            const rm__sql_field *f = NULL;
+            for (size_t i = 0; i < n_fields && !f; i++)
+                if (strlen(fields[i].name) == len - desc && memcmp(fields[i].name, p + desc, len - desc) == 0)
+                    f = &fields[i];
+            if (!f) {
+                free(b.buf);
+                return rm__error_misuse("storage query: unknown ordering field");
+            }
+            put(&b, "%s%s%s %s", k ? ", " : "", f->col, f->text ? d->text_collate : "",
+                desc ? "DESC NULLS FIRST" : "ASC NULLS LAST");
+            p += len + (p[len] == ',');
+        }
+    } else if (default_order) {
+        put(&b, " ORDER BY %s", default_order);
+    }
+    put(&b, "%s", tail);
+    if (b.oom) {
+        free(b.buf);
+        return rm__error_nomem();
+    }
+    *out = b.buf;
+    return RM_OK;
+}
