@@ -20,6 +20,13 @@ static const char *query(struct srv_req *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* A query parameter that is present and not blank, else NULL (DRF treats "?search=" as absent). */
+static const char *query_nonblank(struct srv_req *r, const char *name)
+{
+    const char *v = query(r, name);
+    return v && *v ? v : NULL;
+}
+
 /* DRF's _positive_int: a decimal integer >= 0 (> 0 when strict). */
 static int positive_int(const char *s, int strict, int64_t *out)
 {
@@ -111,45 +118,59 @@ static void paging_parse(struct srv_req *r, struct paging *p)
         p->offset = 0;
 }
 
-static char *page_url(struct srv_req *r, int64_t limit, int64_t offset, int with_offset, const char *status)
+/* The filters a list request carries into its next/previous links. */
+struct list_query {
+    const char *status, *search, *ordering;
+};
+
+/* Python's urllib.parse.quote_plus, which DRF's links use: unreserved bytes as they are, space as '+'. */
+static void put_encoded(char **o, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (isalnum(*p) || *p == '_' || *p == '.' || *p == '-' || *p == '~')
+            *(*o)++ = (char)*p;
+        else if (*p == ' ')
+            *(*o)++ = '+';
+        else
+            *o += sprintf(*o, "%%%02X", *p);
+    }
+}
+
+/* A page link: limit, offset, then the filters, in DRF's (sorted) parameter order. */
+static char *page_url(struct srv_req *r, int64_t limit, int64_t offset, int with_offset, const struct list_query *lq)
 {
     const char *host = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Host");
-    char *st = NULL;
-    if (status) { /* percent-encode the status value */
-        st = malloc(strlen(status) * 3 + 1);
-        if (!st)
-            return NULL;
-        char *o = st;
-        for (const unsigned char *p = (const unsigned char *)status; *p; p++) {
-            if (isalnum(*p))
-                *o++ = (char)*p;
-            else
-                o += sprintf(o, "%%%02X", *p);
-        }
-        *o = '\0';
-    }
-    size_t cap = strlen(host ? host : "") + strlen(r->url) + (st ? strlen(st) : 0) + 96;
+    const char *names[3] = {"ordering", "search", "status"};
+    const char *values[3] = {lq->ordering, lq->search, lq->status};
+    size_t cap = strlen(host ? host : "") + strlen(r->url) + 96;
+    for (int i = 0; i < 3; i++)
+        cap += values[i] ? strlen(names[i]) + 2 + strlen(values[i]) * 3 : 0;
     char *url = malloc(cap);
-    if (url) {
-        int n = snprintf(url, cap, "http://%s%s?limit=%lld", host ? host : "", r->url, (long long)limit);
-        if (with_offset)
-            n += snprintf(url + n, cap - (size_t)n, "&offset=%lld", (long long)offset);
-        if (st)
-            snprintf(url + n, cap - (size_t)n, "&status=%s", st);
+    if (!url)
+        return NULL;
+    char *o = url;
+    o += sprintf(o, "http://%s%s?limit=%lld", host ? host : "", r->url, (long long)limit);
+    if (with_offset)
+        o += sprintf(o, "&offset=%lld", (long long)offset);
+    for (int i = 0; i < 3; i++) {
+        if (!values[i])
+            continue;
+        o += sprintf(o, "&%s=", names[i]);
+        put_encoded(&o, values[i]);
     }
-    free(st);
+    *o = '\0';
     return url;
 }
 
 /* {"count", "next", "previous", "results"} around a rendered page. */
 static void reply_envelope(struct srv_req *r, struct srv_reply *out, const struct paging *p, int64_t count,
-                           char *results, const char *status)
+                           char *results, const struct list_query *lq)
 {
     char *next = NULL, *prev = NULL, *nj = NULL, *pj = NULL;
     if (p->offset + p->limit < count)
-        next = page_url(r, p->limit, p->offset + p->limit, 1, status);
+        next = page_url(r, p->limit, p->offset + p->limit, 1, lq);
     if (p->offset > 0)
-        prev = page_url(r, p->limit, p->offset - p->limit, p->offset - p->limit > 0, status);
+        prev = page_url(r, p->limit, p->offset - p->limit, p->offset - p->limit > 0, lq);
     nj = next ? srv_json_string(next) : NULL;
     pj = prev ? srv_json_string(prev) : NULL;
     size_t cap = strlen(results) + (nj ? strlen(nj) : 4) + (pj ? strlen(pj) : 4) + 96;
@@ -252,7 +273,29 @@ static void h_models(struct srv_req *r, struct srv_reply *out)
 
 static void h_examples(struct srv_req *r, struct srv_reply *out)
 {
-    cached_list(r, out, &r->srv->examples_cache, RM_DATA_EXAMPLES, render_examples);
+    const char *search = query_nonblank(r, "search"), *ordering = query_nonblank(r, "ordering");
+    if (!search && !ordering) {
+        cached_list(r, out, &r->srv->examples_cache, RM_DATA_EXAMPLES, render_examples);
+        return;
+    }
+    /* Filtered or reordered: the same shape and limit, straight from the database. */
+    rm_list_options o = RM_LIST_OPTIONS_INIT;
+    o.limit = 5;
+    o.search = search;
+    o.ordering = ordering;
+    rm_application_page *page = NULL;
+    char *data = NULL;
+    int rc = rm_example_list(&page, r->srv->ctx, &o);
+    if (!rc)
+        rc = rm_application_page_to_json(&data, page);
+    rm_application_page_free(page);
+    if (rc) {
+        srv_reply_error(out, rc);
+        return;
+    }
+    srv_reply_json(out, 200, envelope(MISS, data));
+    rm_free(data);
+    out->cache_status = "MISS";
 }
 
 static void h_example_get(struct srv_req *r, struct srv_reply *out)
@@ -404,10 +447,11 @@ static void reply_resume(struct srv_reply *out, int rc, rm_resume *res, unsigned
 }
 
 /* A list endpoint: plain array by default; with ?limit=/?offset= the paging envelope, whose count comes
- * from listing without paging first (the library has no count call yet). */
+ * from the library's count call with the same filters. ?search= and ?ordering= apply to both shapes;
+ * the library validates them (a bad one is a 400 naming the parameter). */
 struct lister {
     int (*list)(void **page, struct srv_req *r, const rm_list_options *o);
-    size_t (*count)(const void *page);
+    int (*count)(int64_t *n, struct srv_req *r, const rm_list_options *o);
     int (*to_json)(char **out, const void *page);
     void (*free)(void *page);
 };
@@ -417,14 +461,14 @@ static void reply_list(struct srv_req *r, struct srv_reply *out, const struct li
 {
     struct paging p;
     paging_parse(r, &p);
+    struct list_query lq = {status, query_nonblank(r, "search"), query_nonblank(r, "ordering")};
+    o->search = lq.search;
+    o->ordering = lq.ordering;
     void *page = NULL;
     int64_t count = 0;
     int rc = RM_OK;
     if (p.on) {
-        rc = l->list(&page, r, o);
-        count = (int64_t)l->count(page);
-        l->free(page);
-        page = NULL;
+        rc = l->count(&count, r, o);
         o->limit = p.limit;
         o->offset = p.offset;
     }
@@ -437,7 +481,7 @@ static void reply_list(struct srv_req *r, struct srv_reply *out, const struct li
     if (rc)
         srv_reply_error(out, rc);
     else if (p.on)
-        reply_envelope(r, out, &p, count, json, status);
+        reply_envelope(r, out, &p, count, json, &lq);
     else
         srv_reply_lib(out, 200, json);
 }
@@ -446,7 +490,10 @@ static int resumes_list(void **page, struct srv_req *r, const rm_list_options *o
 {
     return rm_resume_list((rm_resume_page **)page, r->srv->ctx, r->who, o);
 }
-static size_t resumes_count(const void *page) { return rm_resume_page_count(page); }
+static int resumes_count(int64_t *n, struct srv_req *r, const rm_list_options *o)
+{
+    return rm_resume_count(n, r->srv->ctx, r->who, o);
+}
 static int resumes_json(char **out, const void *page) { return rm_resume_page_to_json(out, page); }
 static void resumes_free(void *page) { rm_resume_page_free(page); }
 static const struct lister resume_lister = {resumes_list, resumes_count, resumes_json, resumes_free};
@@ -512,7 +559,10 @@ static int apps_list(void **page, struct srv_req *r, const rm_list_options *o)
 {
     return rm_application_list((rm_application_page **)page, r->srv->ctx, r->who, o);
 }
-static size_t apps_count(const void *page) { return rm_application_page_count(page); }
+static int apps_count(int64_t *n, struct srv_req *r, const rm_list_options *o)
+{
+    return rm_application_count(n, r->srv->ctx, r->who, o);
+}
 static int apps_json(char **out, const void *page) { return rm_application_page_to_json(out, page); }
 static void apps_free(void *page) { rm_application_page_free(page); }
 static const struct lister app_lister = {apps_list, apps_count, apps_json, apps_free};
