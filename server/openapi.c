@@ -5,6 +5,8 @@
 #include "server.h"
 
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -153,6 +155,53 @@ static void shapes(const char *pattern, unsigned m, const char **req, const char
     }
 }
 
+/* A query parameter of a list operation. */
+static json_t *query_param(const char *name, const char *description, json_t *schema)
+{
+    return json_pack("{s:s,s:s,s:b,s:s,s:o}", "name", name, "in", "query", "required", 0, "description", description,
+                     "schema", schema);
+}
+
+/* The opt-in paging and filtering parameters of a list (API.md "Extensions"); NULL for other operations. */
+static json_t *list_params(const char *pattern, unsigned m)
+{
+    if (m != M_GET || strstr(pattern, "{id}"))
+        return NULL;
+    const char *fields;
+    bool paged = true, status = false;
+    if (strcmp(pattern, "/api/resumes/") == 0) {
+        fields = "id, created_at, updated_at, title";
+    } else if (strcmp(pattern, "/api/job-applications/") == 0) {
+        fields = "id, created_at, updated_at, job_title, company_name, status, date_applied";
+        status = true;
+    } else if (strcmp(pattern, "/api/example-job-applications/") == 0) {
+        fields = "id, created_at, updated_at, job_title, company_name, status, date_applied";
+        paged = false;
+    } else {
+        return NULL;
+    }
+    json_t *a = json_array();
+    if (paged) {
+        json_array_append_new(a, query_param("limit", "Page size; turns on the {count, next, previous, results} envelope.",
+                                             json_pack("{s:s,s:i}", "type", "integer", "minimum", 1)));
+        json_array_append_new(a, query_param("offset", "Rows to skip (with limit).",
+                                             json_pack("{s:s,s:i}", "type", "integer", "minimum", 0)));
+    }
+    if (status)
+        json_array_append_new(a, query_param("status", "Only this status.",
+                                             json_pack("{s:s,s:[ssss]}", "type", "string", "enum", "Applied",
+                                                       "Interviewing", "Offer", "Rejected")));
+    char search[256], ordering[512];
+    snprintf(search, sizeof search, "Terms separated by spaces or commas (at most 16); each must occur in %s, "
+             "ignoring ASCII case; %% and _ are literal.",
+             status || !paged ? "job_title, company_name or original_job_description" : "title or content");
+    snprintf(ordering, sizeof ordering, "Comma-separated fields, '-' for descending, ties broken by id. Fields: %s. "
+             "An unknown field is a 400.", fields);
+    json_array_append_new(a, query_param("search", search, json_pack("{s:s}", "type", "string")));
+    json_array_append_new(a, query_param("ordering", ordering, json_pack("{s:s}", "type", "string")));
+    return a;
+}
+
 static json_t *operation(const struct srv_route *rt, unsigned m, const char *mname)
 {
     json_t *op = json_pack("{s:s,s:[s]}", "summary", rt->summary, "tags", rt->tag);
@@ -165,6 +214,9 @@ static json_t *operation(const struct srv_route *rt, unsigned m, const char *mna
     if (strstr(rt->pattern, "{id}"))
         json_object_set_new(op, "parameters", json_pack("[{s:s,s:s,s:b,s:{s:s}}]", "name", "id", "in", "path",
                                                         "required", 1, "schema", "type", "integer"));
+    json_t *lp = list_params(rt->pattern, m);
+    if (lp)
+        json_object_set_new(op, "parameters", lp);
     if (rt->auth == AUTH_REQUIRED)
         json_object_set_new(op, "security", json_pack("[{s:[]}]", "bearerAuth"));
     else if (rt->auth == AUTH_OPTIONAL)
@@ -185,8 +237,13 @@ static json_t *operation(const struct srv_route *rt, unsigned m, const char *mna
     char codes[8];
     snprintf(codes, sizeof codes, "%d", code);
     json_t *schema = NULL;
-    if (res)
-        schema = array ? json_pack("{s:s,s:o}", "type", "array", "items", ref(res)) : ref(res);
+    if (res && array) /* a plain array, or the paging envelope with ?limit= */
+        schema = json_pack("{s:[{s:s,s:o},{s:s,s:{s:{s:s},s:{s:s,s:b},s:{s:s,s:b},s:{s:s,s:o}}}]}", "oneOf", "type",
+                           "array", "items", ref(res), "type", "object", "properties", "count", "type", "integer",
+                           "next", "type", "string", "nullable", 1, "previous", "type", "string", "nullable", 1,
+                           "results", "type", "array", "items", ref(res));
+    else if (res)
+        schema = ref(res);
     else if (code != 204)
         schema = json_pack("{s:s}", "type", "object");
     if (strcmp(rt->pattern, "/metrics") == 0) {
@@ -197,7 +254,7 @@ static json_t *operation(const struct srv_route *rt, unsigned m, const char *mna
     } else {
         json_object_set_new(responses, codes, response("Success", schema));
     }
-    if (req)
+    if (req || lp)
         json_object_set_new(responses, "400", response("Validation error", ref("FieldErrors")));
     if (rt->auth != AUTH_NONE || strstr(rt->pattern, "/token/"))
         json_object_set_new(responses, "401", response("Not authenticated or bad token", ref("Error")));

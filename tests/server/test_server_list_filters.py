@@ -228,3 +228,24 @@ def test_examples_search_and_ordering_skip_the_cache(server):
     assert [a["company_name"] for a in r.json()["data"]] == \
         ["CloudNet", "Creative Solutions", "Innovate Inc.", "TechCorp", "Visionary Products"]
     assert server.get(EXAMPLES).json()["data"] == cached["data"]
+
+
+def test_openapi_lists_the_list_parameters(server):
+    doc = server.get("/api/schema/").json()
+
+    def params(path):
+        return {p["name"]: p for p in doc["paths"][path]["get"].get("parameters", [])}
+
+    apps, resumes, examples = params(APPS), params(RESUMES), params(EXAMPLES)
+    assert set(apps) == {"limit", "offset", "status", "search", "ordering"}
+    assert set(resumes) == {"limit", "offset", "search", "ordering"}
+    assert set(examples) == {"search", "ordering"}
+    assert all(p["in"] == "query" and p["required"] is False for p in [*apps.values(), *resumes.values()])
+    assert APP_FIELDS in apps["ordering"]["description"]
+    assert "id, created_at, updated_at, title." in resumes["ordering"]["description"]
+    assert apps["status"]["schema"]["enum"] == ["Applied", "Interviewing", "Offer", "Rejected"]
+    get = doc["paths"][APPS]["get"]
+    assert "400" in get["responses"]
+    shapes = get["responses"]["200"]["content"]["application/json"]["schema"]["oneOf"]
+    assert shapes[0]["type"] == "array" and set(shapes[1]["properties"]) == {"count", "next", "previous", "results"}
+    assert "parameters" not in doc["paths"]["/api/ai/models/"]["get"]
