@@ -320,7 +320,7 @@ func (c *Ctx) HasStorage() bool {
 
 // listOptions makes C list options; the returned func frees them.
 func listOptions(l ListOptions) (*C.rm_list_options, func(), error) {
-	cs, free, err := cstrs(l.Cursor, l.Status)
+	cs, free, err := cstrs(l.Cursor, l.Status, l.Search, l.Ordering)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -337,15 +337,23 @@ func listOptions(l ListOptions) (*C.rm_list_options, func(), error) {
 	if l.Status != "" {
 		o.status = cs[1]
 	}
+	if l.Search != "" {
+		o.search = cs[2]
+	}
+	if l.Ordering != "" {
+		o.ordering = cs[3]
+	}
 	return o, func() { C.free(unsafe.Pointer(o)); free() }, nil
 }
 
-// ListOptions page and filter list calls; zero values mean everything.
+// ListOptions page, filter and order list calls; zero values mean everything in the default order.
 type ListOptions struct {
-	Limit  int64
-	Offset int64
-	Cursor string
-	Status string // applications only
+	Limit    int64
+	Offset   int64
+	Cursor   string
+	Status   string // applications only
+	Search   string // terms separated by spaces or commas; each must occur in a searched field (ASCII case ignored)
+	Ordering string // e.g. "company_name,-created_at"; unknown fields are ErrInvalid naming "ordering"
 }
 
 // SetAIModelSettings sets a model's timeouts and fallbacks (display names), or clears them (nil).

@@ -160,6 +160,22 @@ func (c *Ctx) DeleteResume(who *Principal, id int64) error {
 	})
 }
 
+// CountResumes counts who's resumes matching l's Search (paging and ordering ignored).
+func (c *Ctx) CountResumes(who *Principal, l ListOptions) (int64, error) {
+	opts, free, err := listOptions(l)
+	if err != nil {
+		return 0, err
+	}
+	defer free()
+	var n C.int64_t
+	err = c.withWho(who, nil, func(w *C.rm_principal, _ *C.rm_fields) error {
+		return c.use(func(ctx *C.rm_ctx) error {
+			return call(func() C.int { return C.rm_resume_count(&n, ctx, w, opts) })
+		})
+	})
+	return int64(n), err
+}
+
 // ListResumes lists one page of who's resumes, newest first.
 func (c *Ctx) ListResumes(who *Principal, l ListOptions) (*Page[*Resume], error) {
 	opts, free, err := listOptions(l)
@@ -279,6 +295,36 @@ func (c *Ctx) DeleteApplication(who *Principal, id int64) error {
 			return call(func() C.int { return C.rm_application_delete(ctx, w, C.int64_t(id)) })
 		})
 	})
+}
+
+// CountApplications counts who's applications matching l's Status and Search (paging and ordering ignored).
+func (c *Ctx) CountApplications(who *Principal, l ListOptions) (int64, error) {
+	opts, free, err := listOptions(l)
+	if err != nil {
+		return 0, err
+	}
+	defer free()
+	var n C.int64_t
+	err = c.withWho(who, nil, func(w *C.rm_principal, _ *C.rm_fields) error {
+		return c.use(func(ctx *C.rm_ctx) error {
+			return call(func() C.int { return C.rm_application_count(&n, ctx, w, opts) })
+		})
+	})
+	return int64(n), err
+}
+
+// CountExamples counts the example applications matching l's Search.
+func (c *Ctx) CountExamples(l ListOptions) (int64, error) {
+	opts, free, err := listOptions(l)
+	if err != nil {
+		return 0, err
+	}
+	defer free()
+	var n C.int64_t
+	err = c.use(func(ctx *C.rm_ctx) error {
+		return call(func() C.int { return C.rm_example_count(&n, ctx, opts) })
+	})
+	return int64(n), err
 }
 
 // ListApplications lists one page of who's applications, newest first.

@@ -313,6 +313,24 @@ func TestResumesApplicationsExamples(t *testing.T) {
 	if l := must(c.ListApplications(who, ListOptions{Status: "Offer"})); len(l.Items) != 1 {
 		t.Fatal("filter")
 	}
+	must(c.CreateApplication(who, map[string]any{"job_title": "Designer", "company_name": "100% Studio"}))
+	if n := must(c.CountApplications(who, ListOptions{Search: "DEV"})); n != 1 {
+		t.Fatalf("search count %d", n)
+	}
+	if n := must(c.CountApplications(who, ListOptions{Search: "100%", Status: "Applied"})); n != 1 {
+		t.Fatalf("search+status count %d", n)
+	}
+	if l := must(c.ListApplications(who, ListOptions{Ordering: "job_title"})); len(l.Items) != 2 || *l.Items[0].JobTitle != "Designer" {
+		t.Fatal("ordering")
+	}
+	if _, err := c.ListApplications(who, ListOptions{Ordering: "salary"}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("unknown ordering field: %v", err)
+	} else if ve := (*ValidationError)(nil); !errors.As(err, &ve) || ve.Fields["ordering"] == nil {
+		t.Fatalf("the error names ordering: %v", err)
+	}
+	if n := must(c.CountResumes(who, ListOptions{Search: "c"})); n != 3 {
+		t.Fatalf("resume count %d", n)
+	}
 	if err := c.DeleteResume(who, r.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -327,6 +345,13 @@ func TestResumesApplicationsExamples(t *testing.T) {
 	}
 	if n := must(c.SeedExamples()); n != 5 {
 		t.Fatal(n)
+	}
+	if n := must(c.CountExamples(ListOptions{Search: "python"})); n != 1 {
+		t.Fatalf("examples matching python: %d", n)
+	}
+	byCompany := must(c.ListExamples(ListOptions{Ordering: "company_name", Limit: 2}))
+	if len(byCompany.Items) != 2 || *byCompany.Items[0].CompanyName != "CloudNet" || byCompany.NextCursor != "2.2" {
+		t.Fatalf("examples by company: %+v %q", byCompany.Items[0], byCompany.NextCursor)
 	}
 	ex := must(c.ListExamples(ListOptions{}))
 	if len(ex.Items) != 5 || !ex.Items[0].IsExample {

@@ -777,9 +777,10 @@ def _owned(result, cls):
 
 
 class _ListOptions:
-    def __init__(self, limit, offset, cursor, status):
+    def __init__(self, limit, offset, cursor, status, search=None, ordering=None):
         self.ptr = _c.rmpy_list_options_new(_int(limit or 0, "limit"), _int(offset or 0, "offset"),
-                                            _str(cursor, "cursor", True), _str(status, "status", True))
+                                            _str(cursor, "cursor", True), _str(status, "status", True),
+                                            _str(search, "search", True), _str(ordering, "ordering", True))
         if self.ptr is None:
             raise MisuseError("could not build list options")
 
@@ -946,14 +947,21 @@ class Ctx(_Handle):
         with self._use() as ctx:
             return _owned(_c.rm_resume_get(ctx, _handle_of(who, Principal, "who"), _int(resume_id, "id")), Resume)
 
-    def list_resumes(self, who, limit=None, offset=None, cursor=None):
-        """One page of ``who``'s resumes, newest first."""
-        with self._use() as ctx, _ListOptions(limit, offset, cursor, None) as opts:
+    def list_resumes(self, who, limit=None, offset=None, cursor=None, search=None, ordering=None):
+        """One page of ``who``'s resumes, newest first (or by ``ordering``, e.g. "title,-created_at"),
+        optionally only those matching every ``search`` term in title or content."""
+        with self._use() as ctx, _ListOptions(limit, offset, cursor, None, search, ordering) as opts:
             return _owned(_c.rm_resume_list(ctx, _handle_of(who, Principal, "who"), opts), ResumePage)
 
-    def iter_resumes(self, who, page_size=100):
+    def count_resumes(self, who, search=None):
+        """How many of ``who``'s resumes match ``search`` (all of them without it)."""
+        with self._use() as ctx, _ListOptions(None, None, None, None, search, None) as opts:
+            return _out(_c.rm_resume_count(ctx, _handle_of(who, Principal, "who"), opts))
+
+    def iter_resumes(self, who, page_size=100, search=None, ordering=None):
         """Every resume of ``who``, fetched page by page with cursors."""
-        return _iterate(lambda cursor: self.list_resumes(who, limit=page_size, cursor=cursor))
+        return _iterate(lambda cursor: self.list_resumes(who, limit=page_size, cursor=cursor, search=search,
+                                                         ordering=ordering))
 
     def update_resume(self, who, resume_id, fields=None, **kwargs):
         """Replace a resume (PUT): title and content required."""
@@ -981,13 +989,20 @@ class Ctx(_Handle):
             return _owned(_c.rm_application_get(ctx, _handle_of(who, Principal, "who"),
                                                 _int(application_id, "id")), Application)
 
-    def list_applications(self, who, limit=None, offset=None, cursor=None, status=None):
-        """One page of ``who``'s applications, newest first, optionally of one status."""
-        with self._use() as ctx, _ListOptions(limit, offset, cursor, status) as opts:
+    def list_applications(self, who, limit=None, offset=None, cursor=None, status=None, search=None, ordering=None):
+        """One page of ``who``'s applications, newest first (or by ``ordering``), optionally of one status
+        and matching every ``search`` term in job_title, company_name or original_job_description."""
+        with self._use() as ctx, _ListOptions(limit, offset, cursor, status, search, ordering) as opts:
             return _owned(_c.rm_application_list(ctx, _handle_of(who, Principal, "who"), opts), ApplicationPage)
 
-    def iter_applications(self, who, page_size=100, status=None):
-        return _iterate(lambda cursor: self.list_applications(who, limit=page_size, cursor=cursor, status=status))
+    def count_applications(self, who, status=None, search=None):
+        """How many of ``who``'s applications match ``status`` and ``search``."""
+        with self._use() as ctx, _ListOptions(None, None, None, status, search, None) as opts:
+            return _out(_c.rm_application_count(ctx, _handle_of(who, Principal, "who"), opts))
+
+    def iter_applications(self, who, page_size=100, status=None, search=None, ordering=None):
+        return _iterate(lambda cursor: self.list_applications(who, limit=page_size, cursor=cursor, status=status,
+                                                              search=search, ordering=ordering))
 
     def update_application(self, who, application_id, fields=None, **kwargs):
         with self._use() as ctx, _fields(fields, kwargs) as f:
@@ -1005,9 +1020,14 @@ class Ctx(_Handle):
             _check(_c.rm_application_delete(ctx, _handle_of(who, Principal, "who"), _int(application_id, "id")))
 
     # -- examples --
-    def list_examples(self, limit=None, offset=None, cursor=None):
-        with self._use() as ctx, _ListOptions(limit, offset, cursor, None) as opts:
+    def list_examples(self, limit=None, offset=None, cursor=None, search=None, ordering=None):
+        with self._use() as ctx, _ListOptions(limit, offset, cursor, None, search, ordering) as opts:
             return _owned(_c.rm_example_list(ctx, opts), ApplicationPage)
+
+    def count_examples(self, search=None):
+        """How many example applications match ``search``."""
+        with self._use() as ctx, _ListOptions(None, None, None, None, search, None) as opts:
+            return _out(_c.rm_example_count(ctx, opts))
 
     def get_example(self, application_id):
         with self._use() as ctx:

@@ -6,7 +6,7 @@
  *   - `T **out` parameters disappear from the Python signature; the call returns [status, handle]
  *     (handle None when the call failed);
  *   - `char **out` results come back as str (or None) and are released with rm_free() here;
- *   - `int64_t *removed`, `int *created_out`: returned as an extra int;
+ *   - `int64_t *removed`, `int64_t *out` (the count calls), `int *created_out`: returned as an extra int;
  *   - `const char *` getters return str or None;
  *   - a NULL (None) handle where the C function would dereference it raises ValueError before the
  *     C function runs; only the rm_*_free functions accept None (a no-op, as in C);
@@ -110,9 +110,9 @@ RM_HANDLE(rmpy_async)
 }
 
 /* ---- scalar outputs ---- */
-%typemap(in, numinputs=0) int64_t *removed (int64_t tmp = 0), int *created_out (int tmp = 0),
+%typemap(in, numinputs=0) int64_t *removed (int64_t tmp = 0), int64_t *out (int64_t tmp = 0), int *created_out (int tmp = 0),
                           int *status_out (int tmp = 0), uint64_t *id_out (uint64_t tmp = 0) { $1 = &tmp; }
-%typemap(argout) int64_t *removed { $result = SWIG_AppendOutput($result, PyLong_FromLongLong((long long)tmp$argnum)); }
+%typemap(argout) int64_t *removed, int64_t *out { $result = SWIG_AppendOutput($result, PyLong_FromLongLong((long long)tmp$argnum)); }
 %typemap(argout) int *created_out, int *status_out { $result = SWIG_AppendOutput($result, PyLong_FromLong(tmp$argnum)); }
 %typemap(argout) uint64_t *id_out { $result = SWIG_AppendOutput($result, PyLong_FromUnsignedLongLong(tmp$argnum)); }
 
@@ -315,8 +315,19 @@ int rmpy_ctx_options_set_clock(rm_ctx_options *opts, PyObject *clock)
     return 0;
 }
 
-/* List options (limit, offset, cursor, status); strings copied. */
-rm_list_options *rmpy_list_options_new(int64_t limit, int64_t offset, const char *cursor, const char *status)
+/* List options (limit, offset, cursor, status, search, ordering); strings copied. */
+void rmpy_list_options_free(rm_list_options *opts)
+{
+    if (!opts) return;
+    free((char *)opts->cursor);
+    free((char *)opts->status);
+    free((char *)opts->search);
+    free((char *)opts->ordering);
+    free(opts);
+}
+
+rm_list_options *rmpy_list_options_new(int64_t limit, int64_t offset, const char *cursor, const char *status,
+                                       const char *search, const char *ordering)
 {
     rm_list_options *o = calloc(1, sizeof *o);
     if (!o || rm_list_options_init(o, RM_LIST_OPTIONS_VERSION) != RM_OK) { free(o); return NULL; }
@@ -324,19 +335,13 @@ rm_list_options *rmpy_list_options_new(int64_t limit, int64_t offset, const char
     o->offset = offset;
     o->cursor = cursor ? strdup(cursor) : NULL;
     o->status = status ? strdup(status) : NULL;
-    if ((cursor && !o->cursor) || (status && !o->status)) {
-        free((char *)o->cursor); free((char *)o->status); free(o);
+    o->search = search ? strdup(search) : NULL;
+    o->ordering = ordering ? strdup(ordering) : NULL;
+    if ((cursor && !o->cursor) || (status && !o->status) || (search && !o->search) || (ordering && !o->ordering)) {
+        rmpy_list_options_free(o);
         return NULL;
     }
     return o;
-}
-
-void rmpy_list_options_free(rm_list_options *opts)
-{
-    if (!opts) return;
-    free((char *)opts->cursor);
-    free((char *)opts->status);
-    free(opts);
 }
 
 /* A transport request; headers is a list of "Name: value" str, body bytes or None. */

@@ -175,6 +175,39 @@ def test_applications(ctx, alice):
     assert len(ctx.list_applications(alice)) == 1
 
 
+def test_search_ordering_and_counts(ctx, alice):
+    for title, company, status in [("Python dev", "ACME", "Applied"), ("Designer", "100% Studio", "Offer"),
+                                   ("go dev", "python_works", "Applied")]:
+        ctx.create_application(alice, job_title=title, company_name=company, status=status)
+    assert [a.job_title for a in ctx.list_applications(alice, search="PYTHON")] == ["go dev", "Python dev"]
+    assert [a.job_title for a in ctx.list_applications(alice, search="dev, python", status="Applied")] == \
+        ["go dev", "Python dev"]
+    assert ctx.count_applications(alice, search="100%") == 1
+    assert ctx.count_applications(alice, search="0%_") == 0  # literal, no wildcards
+    assert ctx.count_applications(alice, status="Applied") == 2
+    assert [a.job_title for a in ctx.list_applications(alice, ordering="job_title")] == \
+        ["Designer", "Python dev", "go dev"]
+    page = ctx.list_applications(alice, ordering="-job_title", limit=2)
+    assert [a.job_title for a in page] == ["go dev", "Python dev"] and page.next_cursor == "2.2"
+    assert [a.job_title for a in ctx.iter_applications(alice, page_size=1, ordering="job_title")] == \
+        ["Designer", "Python dev", "go dev"]
+    with pytest.raises(rm.ValidationError) as e:
+        ctx.list_applications(alice, ordering="salary")
+    assert list(e.value.fields) == ["ordering"] and '"salary"' in e.value.fields["ordering"][0]
+    with pytest.raises(rm.ValidationError) as e:
+        ctx.count_applications(alice, search=" ".join("abcdefghijklmnopq"))
+    assert e.value.fields == {"search": ["Too many search terms (at most 16)."]}
+    ctx.create_resume(alice, title="Zeta", content="python")
+    ctx.create_resume(alice, title="alpha", content="c")
+    assert ctx.count_resumes(alice) == 2 and ctx.count_resumes(alice, search="Python") == 1
+    assert [r.title for r in ctx.list_resumes(alice, ordering="title")] == ["Zeta", "alpha"]
+    assert [r.title for r in ctx.iter_resumes(alice, page_size=1, search="a")] == ["alpha", "Zeta"]
+    ctx.seed_examples()
+    assert ctx.count_examples() == 5 and ctx.count_examples(search="python") == 1
+    assert [a.company_name for a in ctx.list_examples(ordering="company_name", limit=2)] == \
+        ["CloudNet", "Creative Solutions"]
+
+
 def test_examples(ctx):
     assert ctx.seed_examples() == 5
     assert ctx.seed_examples() == 0
