@@ -9,7 +9,7 @@
  * at the end with the AI model registry.
  *
  * Flow: register -> authenticate -> create a resume -> create an application that used it -> list
- * both -> delete the resume (the store nulls the application's resume_used in the same step) and the
+ * both, and search the applications (the library filters for a store without count members) -> delete the resume (the store nulls the application's resume_used in the same step) and the
  * application. Every step is checked; the program exits non-zero on any failure.
  *
  * Build against an installed library:
@@ -564,6 +564,21 @@ int main(void)
     rm_free(json);
     json = NULL;
     EXPECT(rm_resume_page_count(resumes) == 1 && rm_application_page_count(apps) == 1);
+
+    /* Search, ordering and counts: this store has no count members, so its list members never see
+     * search or ordering; the library filters, sorts and counts over the store's list itself. */
+    rm_list_options lo = RM_LIST_OPTIONS_INIT;
+    lo.search = "senior c";
+    lo.ordering = "company_name";
+    int64_t matching = 0, none = 0;
+    rm_application_page *found = NULL;
+    CHECK(rm_application_list(&found, ctx, who, &lo));
+    CHECK(rm_application_count(&matching, ctx, who, &lo));
+    lo.search = "python";
+    CHECK(rm_application_count(&none, ctx, who, &lo));
+    EXPECT(rm_application_page_count(found) == 1 && matching == 1 && none == 0);
+    rm_application_page_free(found);
+    printf("search \"senior c\": %lld application(s); \"python\": %lld\n", (long long)matching, (long long)none);
 
     /* delete: the resume (the application keeps existing, with resume_used now null), then the application */
     CHECK(rm_resume_delete(ctx, who, rm_resume_id(resume)));

@@ -118,16 +118,17 @@ typedef struct rm_storage_query {
     int64_t after_id;       /**< Id of the last row already seen. */
     const char *status;     /**< Applications only: only this status; NULL for any. */
     /**
-     * Search terms (vtable version 3): a row matches when every term is a substring of at least one
-     * searched field (applications: job_title, company_name, original_job_description; resumes:
-     * title, content) after ASCII-lowercasing the field; null fields match nothing. The library
+     * Search terms (vtable version 3; passed only to a backend that has the list's count member): a
+     * row matches when every term is a substring of at least one searched field (applications:
+     * job_title, company_name, original_job_description; resumes: title, content) after
+     * ASCII-lowercasing the field; null fields match nothing. The library
      * passes terms that are non-empty, ASCII-lowercased, valid UTF-8 and free of whitespace and
      * commas; they are literal text (no wildcards). NULL when search_count is 0.
      */
     const char *const *search;
     size_t search_count;    /**< Number of search terms (vtable version 3); 0 for no search. */
     /**
-     * Ordering (vtable version 3): NULL for the default list order. Otherwise the library's validated
+     * Ordering (vtable version 3; like search): NULL for the default list order. Otherwise the library's validated
      * list of comma-separated field names (the ones documented at ::rm_list_options), each optionally
      * prefixed with '-' for descending, always ending with "id" or "-id"; has_after is then 0. Text
      * compares bytewise, and NULL sorts after every value ascending and before them descending.
@@ -264,9 +265,12 @@ typedef struct rm_storage_vtable {
     int (*usage_import)(void *self, const rm_usage_record *rec);
 
     /*
-     * Version 3: the list members honour rm_storage_query's search and ordering, and these count
-     * members answer how many rows a list would return without paging. For a backend of an older
-     * version the library filters, sorts and counts itself over the backend's full list.
+     * Version 3: these count members answer how many rows a list would return without paging, and by
+     * setting one a backend declares that the matching list member (resume_list, application_list)
+     * honours rm_storage_query's search and ordering. When it is NULL — a backend of an older version,
+     * or one built against these headers that does not implement them — the library never passes
+     * search or ordering to that list member: it lists with status and keyset only and filters,
+     * sorts, pages and counts itself.
      */
 
     /** Store in *count_out how many resumes of `user_id` match q's search (paging and ordering ignored). @since 1.0 (vtable version 3) */

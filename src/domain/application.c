@@ -355,7 +355,7 @@ static int app_list(rm_application_page **out, rm_ctx *ctx, int64_t user_id, con
         rc = rm__error_nomem();
     if (!rc) {
         app_sink_data d = {.many = &page->v};
-        bool local = rm__list_needs_local(ctx, &lq);
+        bool local = rm__list_needs_local(RM__VT_HAS(RM__CTX_VT(ctx), application_count), &lq);
         rm_storage_query bq = rm__listq_backend(&lq);
         rc = RM__STORE(ctx, application_list, user_id, local ? &bq : &lq.q, app_sink, &d);
         if (rc)

@@ -271,9 +271,9 @@ int rm__listq_init(rm__listq *lq, const rm_list_options *o, const rm__listspec *
     return RM_OK;
 }
 
-bool rm__list_needs_local(const rm_ctx *ctx, const rm__listq *lq)
+bool rm__list_needs_local(bool capable, const rm__listq *lq)
 {
-    return RM__CTX_VT(ctx)->version < 3 && (lq->q.search_count > 0 || lq->q.ordering);
+    return !capable && (lq->q.search_count > 0 || lq->q.ordering);
 }
 
 rm_storage_query rm__listq_backend(const rm__listq *lq)

@@ -99,9 +99,10 @@ typedef struct {
  * with rm__listq_clear() whatever the outcome. */
 int rm__listq_init(rm__listq *lq, const rm_list_options *opts, const rm__listspec *spec);
 void rm__listq_clear(rm__listq *lq);
-/* Whether the backend of ctx cannot search or order itself (vtable version < 3) and lq needs it: then
- * list with rm__listq_backend() and finish with rm__list_local(). */
-bool rm__list_needs_local(const rm_ctx *ctx, const rm__listq *lq);
+/* Whether lq searches or orders and the backend cannot: a backend declares that its list members honour
+ * search and ordering by having the count member of that list (vtable version 3, non-NULL; `capable`
+ * is RM__VT_HAS of it). Then list with rm__listq_backend() and finish with rm__list_local(). */
+bool rm__list_needs_local(bool capable, const rm__listq *lq);
 /* The query to send such a backend: status and keyset cursor only (no paging, search or ordering). */
 rm_storage_query rm__listq_backend(const rm__listq *lq);
 /* Search, sort and page v in the library, as a version-3 backend would have. */

@@ -159,7 +159,7 @@ int rm_resume_list(rm_resume_page **out, rm_ctx *ctx, const rm_principal *who, c
         rc = rm__error_nomem();
     if (!rc) {
         resume_sink_data d = {.username = who->username, .many = &page->v};
-        bool local = rm__list_needs_local(ctx, &lq);
+        bool local = rm__list_needs_local(RM__VT_HAS(RM__CTX_VT(ctx), resume_count), &lq);
         rm_storage_query bq = rm__listq_backend(&lq);
         rc = RM__STORE(ctx, resume_list, who->user_id, local ? &bq : &lq.q, resume_sink, &d);
         if (rc)
