@@ -198,6 +198,10 @@ static void usage(FILE *f, int admin)
           "  RESUMATE_GEMINI_BASE_URL, RESUMATE_OPENROUTER_BASE_URL  provider endpoints (tests, proxies)\n"
           "  AI_MAX_ATTEMPTS, AI_BACKOFF_MS, AI_DEADLINE_MS  provider retries: attempts per model (default 3),\n"
           "                        first backoff (default 500), overall deadline (default 120000)\n"
+          "  AI_CONNECT_TIMEOUT_MS, AI_TIMEOUT_MS  connect and total timeout of one provider request\n"
+          "                        (defaults 10000 and 60000)\n"
+          "  AI_MODEL_SETTINGS     per-model settings, JSON or @file: {\"Gemini\": {\"fallbacks\": [\"Deepseek\"],\n"
+          "                        \"connect_timeout_ms\": 5000, \"timeout_ms\": 30000}}\n"
           "  ACCESS_LOG            0 disables the JSON access log on stderr (default on)\n"
           "  SHUTDOWN_GRACE        seconds in-flight requests get to finish on SIGTERM (default 10)\n",
           f);
@@ -422,6 +426,20 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
     if (env_long("AI_DEADLINE_MS", 0, 3600000, 0, &v))
         return -1;
     cfg->ai_deadline_ms = v;
+    if (env_long("AI_CONNECT_TIMEOUT_MS", 0, 3600000, 0, &v))
+        return -1;
+    cfg->ai_connect_timeout_ms = v;
+    if (env_long("AI_TIMEOUT_MS", 0, 3600000, 0, &v))
+        return -1;
+    cfg->ai_timeout_ms = v;
+    cfg->ai_model_settings = xstrdup(env("AI_MODEL_SETTINGS"));
+    if (!admin) {
+        char err[512];
+        if (srv_ai_settings_apply(NULL, cfg->ai_model_settings, err, sizeof err)) {
+            fail_line("%s%s", err, "");
+            return -1;
+        }
+    }
     if (env_long("CACHE_TTL", 0, 1L << 30, 60, &v))
         return -1;
     cfg->cache_ttl = (int)v;
@@ -457,6 +475,7 @@ void srv_config_free(struct srv_config *cfg)
     free_list(cfg->cors_origins, cfg->cors_origin_count);
     free_list(cfg->trusted_proxies, cfg->trusted_proxy_count);
     free(cfg->redis_host);
+    free(cfg->ai_model_settings);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -668,6 +687,8 @@ int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
     o.ai_max_attempts = cfg->ai_max_attempts;
     o.ai_backoff_base_ms = cfg->ai_backoff_ms;
     o.ai_deadline_ms = cfg->ai_deadline_ms;
+    o.ai_connect_timeout_ms = cfg->ai_connect_timeout_ms;
+    o.ai_timeout_ms = cfg->ai_timeout_ms;
     int rc = rm_ctx_new(out, &o);
     if (rc) {
         /* The library's messages carry no secrets (no URL with its password). */
@@ -680,6 +701,13 @@ int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
         scrub_password(msg, cfg->database_url);
         fprintf(stderr, "%s: cannot open the database: %s (%s)\n", prog, msg, rm_status_name(rc));
         explicit_bzero(msg, sizeof msg);
+        return -1;
+    }
+    char err[512];
+    if (srv_ai_settings_apply(*out, cfg->ai_model_settings, err, sizeof err)) {
+        fprintf(stderr, "%s: %s\n", prog, err);
+        rm_ctx_free(*out);
+        *out = NULL;
         return -1;
     }
     int seeded = 0;

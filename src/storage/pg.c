@@ -1485,6 +1485,10 @@ int rm__storage_open_postgres(rm_storage **out, const char *url)
     rm__pg_give(&pg->primary, c);
     if (rc != RM_OK)
         goto fail;
+    /* Creating or upgrading the schema is a write the replicas may not have yet: start the
+     * read-your-writes window, or the first reads would fail on a replica without the tables (and
+     * bench it for REPLICA_DOWN_MS). */
+    atomic_store(&pg->last_write_ms, mono_ms());
     if ((rc = rm_storage_new(out, &pg_vtable, pg)) != RM_OK)
         goto fail;
     return RM_OK;

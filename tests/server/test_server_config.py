@@ -23,7 +23,7 @@ def test_help_documents_flags_and_environment():
     assert r.returncode == 0
     for word in ["--bind", "--port", "--threads", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "DB_NAME",
                  "REDIS_HOST", "NOT used yet", "THROTTLE_ANON", "CORS_ALLOWED_ORIGINS", "TRUSTED_PROXIES",
-                 "RESUMATE_PASSWORD_ITERATIONS"]:
+                 "RESUMATE_PASSWORD_ITERATIONS", "AI_MODEL_SETTINGS", "AI_TIMEOUT_MS", "AI_CONNECT_TIMEOUT_MS"]:
         assert word in r.stdout, word
 
 
@@ -35,6 +35,16 @@ def test_help_documents_flags_and_environment():
     ({}, ["--bind", "not-an-ip"], "--bind"),
     ({"THROTTLE_ANON": "lots"}, [], "THROTTLE_ANON"),
     ({}, ["--frobnicate"], "--frobnicate"),
+    ({"AI_MODEL_SETTINGS": "{not json"}, [], "AI_MODEL_SETTINGS: not valid JSON"),
+    ({"AI_MODEL_SETTINGS": "[1]"}, [], "AI_MODEL_SETTINGS: expected a JSON object"),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"fallback": ["Cypher"]}}'}, [], 'unknown setting "fallback"'),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"timeout_ms": -1}}'}, [], '"Gemini": timeout_ms must be'),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"connect_timeout_ms": "5s"}}'}, [], '"Gemini": connect_timeout_ms'),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"fallbacks": "Cypher"}}'}, [], '"Gemini": fallbacks must be a list'),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"fallbacks": [""]}}'}, [], '"Gemini": fallbacks must hold'),
+    ({"AI_MODEL_SETTINGS": '{"Gemini": {"fallbacks": ["gemini"]}}'}, [], "its own fallback"),
+    ({"AI_MODEL_SETTINGS": "@/nonexistent/ai.json"}, [], "AI_MODEL_SETTINGS: cannot read /nonexistent/ai.json"),
+    ({"AI_TIMEOUT_MS": "soon"}, [], "AI_TIMEOUT_MS"),
 ])
 def test_bad_configuration_is_one_clear_line(tmp_path, env, args, needle):
     env = dict(env)

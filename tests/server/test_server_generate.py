@@ -208,3 +208,37 @@ def test_streaming_client_that_leaves_cancels(gen_server, fake):
         time.sleep(0.05)
     assert all(e["outcome"] == "client_closed" for e in control(fake, "log"))
     assert resume_count(gen_server) == before
+
+
+@pytest.fixture(scope="module")
+def settings_server(fake, tmp_path_factory):
+    """A server whose Deepseek falls back to Cypher, and whose Cypher gives a provider request 300 ms."""
+    workdir = tmp_path_factory.mktemp("settings")
+    (workdir / "ai.json").write_text(json.dumps({
+        "Deepseek": {"fallbacks": ["Cypher"]},
+        "Cypher": {"timeout_ms": 300, "connect_timeout_ms": 1000}}))
+    env = {"RESUMATE_OPENROUTER_BASE_URL": f"{fake}/api/v1", "RESUMATE_GEMINI_BASE_URL": fake,
+           "AI_BACKOFF_MS": "10", "AI_MAX_ATTEMPTS": "1", "AI_MODEL_SETTINGS": f"@{workdir / 'ai.json'}", **KEYS}
+    srv = Server(workdir, env=env).start()
+    yield srv
+    assert srv.stop() == 0
+
+
+def test_configured_fallback_answers_when_the_model_fails(settings_server, fake):
+    control(fake, "script", {"model": "deepseek/deepseek-r1", "steps": [{"status": 503, "kind": "error"}]})
+    r = settings_server.post("/api/ai/generate/", json={"model": "Deepseek", "user_input": INPUT})
+    assert r.status_code == 201, r.text
+    assert r.json()["content"].startswith("# Jane Doe")
+    assert [c["model"] for c in control(fake, "log")] == ["deepseek/deepseek-r1", "teknium/openhermes-2.5"]
+
+
+def test_configured_timeout_ends_a_slow_provider_request(settings_server, fake):
+    before = resume_count(settings_server)
+    control(fake, "script", {"model": "teknium/openhermes-2.5", "steps": [{"delay": 5}]})
+    r = settings_server.post("/api/ai/generate/", json={"model": "Cypher", "user_input": INPUT}, timeout=4)
+    assert r.status_code == 503, r.text
+    assert resume_count(settings_server) == before
+    deadline = time.monotonic() + 5  # the fake notices the closed connection on its own schedule
+    while (log := control(fake, "log")) and log[0]["outcome"] == "pending" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(log) == 1 and log[0]["outcome"] == "client_closed"
