@@ -34,6 +34,18 @@ static struct gen *gen_list;
 static pthread_t watcher;
 static int watcher_running, watcher_stop;
 
+/* Plain generations waiting for the intake thread, oldest first. */
+struct intake {
+    struct srv_req *r;
+    struct intake *next;
+};
+static pthread_mutex_t intake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t intake_cond = PTHREAD_COND_INITIALIZER;
+static struct intake *intake_head, *intake_tail;
+static pthread_t intake_thread;
+static int intake_running, intake_stop;
+static atomic_int intake_refuse; /* shutting down: queued generations are answered 503, not started */
+
 /* ---- metrics: generations by provider and outcome ---- */
 
 static const char *const provider_names[] = { "google_gemini", "open_router", "openai_compatible", "unknown" };
@@ -182,17 +194,75 @@ static void *watch_main(void *unused)
     return NULL;
 }
 
+static void gen_start_job(void *arg);
+
+/* Starts the plain (not streamed) generations handed over by the event threads, in arrival order,
+ * until told to stop with nothing left. */
+static void *intake_main(void *unused)
+{
+    (void)unused;
+    pthread_mutex_lock(&intake_lock);
+    for (;;) {
+        while (!intake_head && !intake_stop)
+            pthread_cond_wait(&intake_cond, &intake_lock);
+        struct intake *it = intake_head;
+        if (!it)
+            break;
+        intake_head = it->next;
+        if (!intake_head)
+            intake_tail = NULL;
+        pthread_mutex_unlock(&intake_lock);
+        gen_start_job(it->r);
+        free(it);
+        pthread_mutex_lock(&intake_lock);
+    }
+    pthread_mutex_unlock(&intake_lock);
+    return NULL;
+}
+
+/* Queue r for the intake thread: 0, or -1 (stopping, out of memory). */
+static int intake_submit(struct srv_req *r)
+{
+    struct intake *it = malloc(sizeof *it);
+    if (!it)
+        return -1;
+    it->r = r;
+    it->next = NULL;
+    pthread_mutex_lock(&intake_lock);
+    if (intake_stop || !intake_running) {
+        pthread_mutex_unlock(&intake_lock);
+        free(it);
+        return -1;
+    }
+    if (intake_tail)
+        intake_tail->next = it;
+    else
+        intake_head = it;
+    intake_tail = it;
+    pthread_cond_signal(&intake_cond);
+    pthread_mutex_unlock(&intake_lock);
+    return 0;
+}
+
 int srv_generate_start(void)
 {
     watcher_stop = 0;
     if (pthread_create(&watcher, NULL, watch_main, NULL))
         return -1;
     watcher_running = 1;
+    intake_stop = 0;
+    atomic_store(&intake_refuse, 0);
+    if (pthread_create(&intake_thread, NULL, intake_main, NULL))
+        return -1;
+    pthread_mutex_lock(&intake_lock);
+    intake_running = 1;
+    pthread_mutex_unlock(&intake_lock);
     return 0;
 }
 
 void srv_generate_cancel_all(void)
 {
+    atomic_store(&intake_refuse, 1);
     struct gen *cancel[256];
     int n = 0;
     pthread_mutex_lock(&gen_lock);
@@ -212,6 +282,15 @@ void srv_generate_cancel_all(void)
 
 void srv_generate_stop(void)
 {
+    pthread_mutex_lock(&intake_lock);
+    int joining = intake_running;
+    intake_stop = 1;
+    pthread_cond_broadcast(&intake_cond);
+    pthread_mutex_unlock(&intake_lock);
+    if (joining) { /* whatever is queued is started (and answered) first */
+        pthread_join(intake_thread, NULL);
+        intake_running = 0;
+    }
     if (!watcher_running)
         return;
     pthread_mutex_lock(&gen_lock);
@@ -483,12 +562,16 @@ static int wants_stream(struct srv_req *r)
 
 /* ---- the handler ---- */
 
-void srv_h_generate(struct srv_req *r, struct srv_reply *out)
+/* Start a generation: the library validates (model lookup, policy, quota), builds the provider call
+ * and hands it to the transport. `out` is where a synchronous answer goes: for a streamed
+ * generation the event thread's reply (a custom response or an error); for a plain one r->pending,
+ * with the connection already suspended (resumed here on an early error, by gen_done otherwise). */
+static void gen_start(struct srv_req *r, struct srv_reply *out, int streaming)
 {
     rm_ctx *ctx = r->srv->ctx;
     if (!r->who && rm_principal_anonymous(&r->who) != RM_OK) {
         srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
-        return;
+        goto early;
     }
     int provider = provider_index(ctx, r->fields);
     rm_ai_generate_options opts = RM_AI_GENERATE_OPTIONS_INIT;
@@ -498,13 +581,12 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
         opts.idempotency_key = r->idempotency_key;
     }
     struct gen *g = calloc(1, sizeof *g);
-    int streaming = wants_stream(r);
     struct stream *st = streaming ? calloc(1, sizeof *st) : NULL;
     if (!g || (streaming && !st)) {
         free(g);
         free(st);
         srv_reply_static(out, 500, "{\"detail\": \"A server error occurred.\"}");
-        return;
+        goto early;
     }
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
     g->fd = ci ? ci->connect_fd : -1;
@@ -521,11 +603,6 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
     gen_link_locked(g);
     pthread_mutex_unlock(&gen_lock);
 
-    if (!streaming) {
-        r->stage = 2;
-        MHD_suspend_connection(r->conn);
-        out->suspended = 1;
-    }
     rm_ai_job *job = NULL;
     int rc = streaming ? rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, stream_chunk, stream_done, st)
                        : rm_ai_generate_async(&job, ctx, r->who, r->fields, &opts, NULL, gen_done, r);
@@ -543,13 +620,9 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
             /* A plain JSON error, as without streaming. */
             pthread_mutex_destroy(&st->lock);
             free(st);
-            render_outcome(out, rc, NULL, rm_error_last());
-            return;
         }
-        render_outcome(&r->pending, rc, NULL, rm_error_last());
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
-        return;
+        render_outcome(out, rc, NULL, rm_error_last());
+        goto early;
     }
     if (streaming) {
         struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
@@ -565,5 +638,45 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
         out->status = 200;
         out->custom = resp;
         out->content_type = "text/event-stream";
+    }
+    return;
+early:
+    if (!streaming) { /* the answer is in r->pending: wake the suspended connection */
+        r->stage = 3;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+static void gen_start_job(void *arg)
+{
+    struct srv_req *r = arg;
+    if (atomic_load(&intake_refuse)) {
+        srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
+        r->pending.close = 1;
+        r->stage = 3;
+        MHD_resume_connection(r->conn);
+        return;
+    }
+    gen_start(r, &r->pending, 0);
+}
+
+void srv_h_generate(struct srv_req *r, struct srv_reply *out)
+{
+    if (wants_stream(r)) { /* the streamed response is created here, on the event thread */
+        gen_start(r, out, 1);
+        return;
+    }
+    /* The rest — model lookup, policy, quota, building the provider call — runs on the intake
+     * thread, so that a thousand generations arriving at once do not hold up the event threads'
+     * other connections (a GET behind them in the same epoll batch waited for all of them). Not the
+     * worker pool: its nice-10 workers starve while the event threads are saturated. */
+    r->stage = 2;
+    MHD_suspend_connection(r->conn);
+    out->suspended = 1;
+    if (intake_submit(r) != 0) {
+        srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
+        r->pending.close = 1;
+        r->stage = 3;
+        MHD_resume_connection(r->conn);
     }
 }

@@ -6,7 +6,8 @@
 #
 # Knobs (environment): BENCH_N (1000 concurrent generations), BENCH_DELAY (2.0 s provider latency),
 # BENCH_CLIENTS (50) and BENCH_DURATION (20 s) for the closed-loop run, BENCH_AUTH (anon | jwt),
-# BENCH_PORT (18720), MODELS_DURATION (5s, GET models alone), DURING_DURATION (3s, GET models during
+# BENCH_PORT (18720, the server), BENCH_FAKE_PORT (0 = any free port, the fake provider),
+# MODELS_DURATION (5s, GET models alone), DURING_DURATION (3s, GET models during
 # the burst), SERVER_THREADS (the server's --threads, default its own default: CPUs).
 #
 # 1. bench/ai/fake_provider.py (asyncio, keep-alive) answers chat completions after BENCH_DELAY s;
@@ -32,6 +33,7 @@ CLIENTS=${BENCH_CLIENTS:-50}
 DURATION=${BENCH_DURATION:-20}
 AUTH=${BENCH_AUTH:-anon}
 PORT=${BENCH_PORT:-18720}
+FAKE_PORT_WANTED=${BENCH_FAKE_PORT:-0}
 MODELS_DURATION=${MODELS_DURATION:-5s}
 DURING_DURATION=${DURING_DURATION:-3s}
 HERE=$REPO/bench/ai
@@ -60,7 +62,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- the fake provider ----
-python3 "$HERE/fake_provider.py" --delay "$DELAY" >"$WORK/fake.out" 2>"$WORK/fake.err" &
+python3 "$HERE/fake_provider.py" --port "$FAKE_PORT_WANTED" --delay "$DELAY" >"$WORK/fake.out" 2>"$WORK/fake.err" &
 FAKE_PID=$!
 for _ in $(seq 100); do
   grep -q '^PORT ' "$WORK/fake.out" 2>/dev/null && break

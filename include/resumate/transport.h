@@ -138,7 +138,8 @@ RM_EXTERN int rm_transport_request_init(rm_transport_request *req, unsigned int 
 RM_EXTERN int rm_transport_new(rm_transport **out, const rm_transport_vtable *vtable, void *self);
 
 /**
- * Start the built-in libcurl backend (one background thread).
+ * Start the built-in libcurl backend (one background thread per CPU, at most four; requests in
+ * flight need no thread each).
  * @param out receives the handle; free it with rm_transport_free().
  * @return RM_OK, RM_ERROR (libcurl or thread start-up failed), RM_EMISUSE, RM_ENOMEM.
  * Thread-safety: safe. @since 1.0

@@ -1,14 +1,25 @@
 /* The built-in transport: libcurl's multi interface driven by one thread of its own.
  *
- * Callers hand requests over through a locked queue and wake the thread with curl_multi_wakeup();
- * the thread owns every easy handle, so curl itself is only ever touched from one thread. Callbacks
- * run on that thread without the lock held, so they may submit or cancel. */
+ * Callers hand requests over through a locked queue and wake the thread through an eventfd; the
+ * thread owns every easy handle, so curl itself is only ever touched from one thread. Callbacks run
+ * on that thread without the lock held, so they may submit or cancel.
+ *
+ * The thread drives curl with curl_multi_socket_action() over an epoll set (curl tells which sockets
+ * to watch through CURLMOPT_SOCKETFUNCTION and when to time out through CURLMOPT_TIMERFUNCTION):
+ * a wake-up costs work for the sockets that are ready, not for every request in flight. With a
+ * thousand requests waiting on a slow provider, curl_multi_poll() + curl_multi_perform() polled a
+ * thousand sockets and walked a thousand handles on every wake-up. */
 #include "../core/internal.h"
 
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
 
 typedef struct creq {
     uint64_t id;
@@ -36,14 +47,76 @@ typedef struct creq {
 typedef struct {
     CURLM *multi;
     pthread_t thread;
+    int epfd;                          /* the sockets curl asked to watch, and evfd */
+    int evfd;                          /* wakes the thread: new requests, cancels, close */
     pthread_mutex_t mu;
     creq *pending_head, *pending_tail; /* guarded by mu */
     uint64_t *cancels;                 /* guarded by mu */
     size_t ncancel, cancel_cap;
     bool stopping;                     /* guarded by mu */
-    uint64_t next_id;                  /* guarded by mu */
+    bool woken;                        /* guarded by mu: evfd was written and not drained yet */
     creq *active;                      /* thread only */
+    int64_t timer_at;                  /* thread only: when curl wants its timeout action (ms), -1 none */
 } curl_tp;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wake the thread once per batch of submissions: the first caller writes the eventfd, later ones
+ * see `woken` and skip the system call until the thread has drained the queue. Called with mu held. */
+static bool wake_locked(curl_tp *tp)
+{
+    bool need = !tp->woken;
+    tp->woken = true;
+    return need;
+}
+
+static void wake(curl_tp *tp)
+{
+    uint64_t one = 1;
+    ssize_t n = write(tp->evfd, &one, sizeof(one));
+    (void)n; /* EAGAIN: the counter is already nonzero, the thread will wake anyway */
+}
+
+/* CURLMOPT_SOCKETFUNCTION: keep the epoll set in step with what curl wants to hear about. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    curl_tp *tp = userp;
+    if (what == CURL_POLL_REMOVE) {
+        epoll_ctl(tp->epfd, EPOLL_CTL_DEL, s, NULL); /* may fail if curl closed it first: harmless */
+        curl_multi_assign(tp->multi, s, NULL);
+        return 0;
+    }
+    struct epoll_event ev = {.events = 0, .data.fd = s};
+    if (what & CURL_POLL_IN)
+        ev.events |= EPOLLIN;
+    if (what & CURL_POLL_OUT)
+        ev.events |= EPOLLOUT;
+    int op = socketp ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(tp->epfd, op, s, &ev) != 0) {
+        /* The socket was closed and its number reused behind our back, or curl reassigned it. */
+        op = op == EPOLL_CTL_ADD ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (epoll_ctl(tp->epfd, op, s, &ev) != 0)
+            return -1;
+    }
+    if (!socketp)
+        curl_multi_assign(tp->multi, s, tp); /* any non-NULL value: "in the set" */
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: remember when curl wants curl_multi_socket_action(CURL_SOCKET_TIMEOUT). */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    curl_tp *tp = userp;
+    tp->timer_at = timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
+    return 0;
+}
 
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_OK;
@@ -282,9 +355,27 @@ static void apply_cancels(curl_tp *tp, const uint64_t *ids, size_t n)
     }
 }
 
+static void drain_done(curl_tp *tp)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(tp->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        creq *r = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        CURLcode cc = m->data.result;
+        if (r)
+            finish_active(tp, r, cc);
+    }
+}
+
 static void *loop(void *arg)
 {
     curl_tp *tp = arg;
+    enum { MAX_EVENTS = 256 };
+    struct epoll_event evs[MAX_EVENTS];
+    int running = 0;
     for (;;) {
         pthread_mutex_lock(&tp->mu);
         creq *pend = tp->pending_head;
@@ -294,6 +385,7 @@ static void *loop(void *arg)
         tp->cancels = NULL;
         tp->ncancel = tp->cancel_cap = 0;
         bool stopping = tp->stopping;
+        tp->woken = false; /* from here on a submission writes the eventfd again */
         pthread_mutex_unlock(&tp->mu);
 
         while (pend) {
@@ -313,20 +405,38 @@ static void *loop(void *arg)
             }
             break;
         }
-        int running = 0;
-        curl_multi_perform(tp->multi, &running);
-        CURLMsg *m;
-        int left;
-        while ((m = curl_multi_info_read(tp->multi, &left))) {
-            if (m->msg != CURLMSG_DONE)
-                continue;
-            creq *r = NULL;
-            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-            CURLcode cc = m->data.result;
-            if (r)
-                finish_active(tp, r, cc);
+        drain_done(tp); /* requests that failed while being added */
+
+        int wait = 1000;
+        if (tp->timer_at >= 0) {
+            int64_t left = tp->timer_at - mono_ms();
+            wait = left <= 0 ? 0 : left < wait ? (int)left : wait;
         }
-        curl_multi_poll(tp->multi, NULL, 0, 1000, NULL);
+        int n = epoll_wait(tp->epfd, evs, MAX_EVENTS, wait);
+        if (n < 0 && errno != EINTR)
+            n = 0;
+        for (int i = 0; i < n; i++) {
+            int fd = evs[i].data.fd;
+            if (fd == tp->evfd) {
+                uint64_t v;
+                ssize_t rd = read(tp->evfd, &v, sizeof(v));
+                (void)rd;
+                continue;
+            }
+            int flags = 0;
+            if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLRDHUP))
+                flags |= CURL_CSELECT_IN;
+            if (evs[i].events & EPOLLOUT)
+                flags |= CURL_CSELECT_OUT;
+            if (evs[i].events & EPOLLERR)
+                flags |= CURL_CSELECT_ERR;
+            curl_multi_socket_action(tp->multi, fd, flags, &running);
+        }
+        if (tp->timer_at >= 0 && mono_ms() >= tp->timer_at) {
+            tp->timer_at = -1;
+            curl_multi_socket_action(tp->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        }
+        drain_done(tp);
     }
     return NULL;
 }
@@ -367,43 +477,65 @@ fail:
     return NULL;
 }
 
+/* The backend: a few loops (one per CPU, at most MAX_LOOPS), each a thread with its own multi
+ * handle, epoll set and connection cache. Requests go round-robin by id, so a cancel finds its loop
+ * from the id alone. On two cores two loops set up connections, parse answers and run completions
+ * (which save the resume) side by side instead of queueing behind one thread. */
+#define MAX_LOOPS 4
+
+typedef struct {
+    size_t n;
+    uint64_t next_id; /* atomic */
+    curl_tp *loops[MAX_LOOPS];
+} curl_pool;
+
+static curl_tp *loop_of(curl_pool *pool, uint64_t id) { return pool->loops[id % pool->n]; }
+
 static int tp_submit(void *self, const rm_transport_request *req, rm_transport_data_fn on_data,
                      rm_transport_done_fn on_done, void *ud, uint64_t *id_out)
 {
-    curl_tp *tp = self;
+    curl_pool *pool = self;
     creq *r = creq_make(req);
     if (!r)
         return rm__error_nomem();
     r->on_data = on_data;
     r->on_done = on_done;
     r->ud = ud;
+    r->id = __atomic_add_fetch(&pool->next_id, 1, __ATOMIC_RELAXED);
+    curl_tp *tp = loop_of(pool, r->id);
     pthread_mutex_lock(&tp->mu);
     if (tp->stopping) {
         pthread_mutex_unlock(&tp->mu);
         creq_free(r);
         return rm__error_set(RM_ERROR, "the transport is shutting down");
     }
-    r->id = ++tp->next_id;
     if (tp->pending_tail)
         tp->pending_tail->next = r;
     else
         tp->pending_head = r;
     tp->pending_tail = r;
     *id_out = r->id;
+    bool need_wake = wake_locked(tp);
     pthread_mutex_unlock(&tp->mu);
-    curl_multi_wakeup(tp->multi);
+    if (need_wake)
+        wake(tp);
     return RM_OK;
 }
 
 static int tp_cancel(void *self, uint64_t id)
 {
-    curl_tp *tp = self;
+    curl_pool *pool = self;
+    if (id == 0)
+        return RM_OK;
+    curl_tp *tp = loop_of(pool, id);
     pthread_mutex_lock(&tp->mu);
     for (creq *r = tp->pending_head; r; r = r->next) {
         if (r->id == id) {
             r->canceled = true; /* completed as cancelled when the thread picks it up */
+            bool need_wake = wake_locked(tp);
             pthread_mutex_unlock(&tp->mu);
-            curl_multi_wakeup(tp->multi);
+            if (need_wake)
+                wake(tp);
             return RM_OK;
         }
     }
@@ -418,23 +550,42 @@ static int tp_cancel(void *self, uint64_t id)
         tp->cancel_cap = c;
     }
     tp->cancels[tp->ncancel++] = id;
+    bool need_wake = wake_locked(tp);
     pthread_mutex_unlock(&tp->mu);
-    curl_multi_wakeup(tp->multi);
+    if (need_wake)
+        wake(tp);
     return RM_OK;
+}
+
+static void loop_stop(curl_tp *tp)
+{
+    pthread_mutex_lock(&tp->mu);
+    tp->stopping = true;
+    tp->woken = true;
+    pthread_mutex_unlock(&tp->mu);
+    wake(tp);
+}
+
+static void loop_free(curl_tp *tp)
+{
+    curl_multi_cleanup(tp->multi);
+    close(tp->epfd);
+    close(tp->evfd);
+    free(tp->cancels);
+    pthread_mutex_destroy(&tp->mu);
+    free(tp);
 }
 
 static void tp_close(void *self)
 {
-    curl_tp *tp = self;
-    pthread_mutex_lock(&tp->mu);
-    tp->stopping = true;
-    pthread_mutex_unlock(&tp->mu);
-    curl_multi_wakeup(tp->multi);
-    pthread_join(tp->thread, NULL);
-    curl_multi_cleanup(tp->multi);
-    free(tp->cancels);
-    pthread_mutex_destroy(&tp->mu);
-    free(tp);
+    curl_pool *pool = self;
+    for (size_t i = 0; i < pool->n; i++) /* all loops stop at once, then each is joined */
+        loop_stop(pool->loops[i]);
+    for (size_t i = 0; i < pool->n; i++) {
+        pthread_join(pool->loops[i]->thread, NULL);
+        loop_free(pool->loops[i]);
+    }
+    free(pool);
 }
 
 static const rm_transport_vtable curl_vtable = {
@@ -444,6 +595,50 @@ static const rm_transport_vtable curl_vtable = {
     .cancel = tp_cancel,
 };
 
+/* One loop with its thread started; NULL with the error set. */
+static curl_tp *loop_new(void)
+{
+    curl_tp *tp = calloc(1, sizeof(*tp));
+    if (!tp) {
+        rm__error_nomem();
+        return NULL;
+    }
+    pthread_mutex_init(&tp->mu, NULL);
+    tp->timer_at = -1;
+    tp->epfd = epoll_create1(EPOLL_CLOEXEC);
+    tp->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = tp->evfd};
+    if (tp->epfd < 0 || tp->evfd < 0 || epoll_ctl(tp->epfd, EPOLL_CTL_ADD, tp->evfd, &ev) != 0) {
+        if (tp->epfd >= 0)
+            close(tp->epfd);
+        if (tp->evfd >= 0)
+            close(tp->evfd);
+        pthread_mutex_destroy(&tp->mu);
+        free(tp);
+        rm__error_set(RM_ERROR, "could not create the transport's event descriptors");
+        return NULL;
+    }
+    if (!(tp->multi = curl_multi_init())) {
+        close(tp->epfd);
+        close(tp->evfd);
+        pthread_mutex_destroy(&tp->mu);
+        free(tp);
+        rm__error_set(RM_ERROR, "libcurl multi handle creation failed");
+        return NULL;
+    }
+    curl_multi_setopt(tp->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(tp->multi, CURLMOPT_SOCKETDATA, tp);
+    curl_multi_setopt(tp->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(tp->multi, CURLMOPT_TIMERDATA, tp);
+    if (pthread_create(&tp->thread, NULL, loop, tp) != 0) {
+        loop_free(tp);
+        rm__error_set(RM_ERROR, "could not start the transport thread");
+        return NULL;
+    }
+    pthread_setname_np(tp->thread, "rm-transport");
+    return tp;
+}
+
 int rm_transport_new_curl(rm_transport **out)
 {
     if (!out)
@@ -452,23 +647,23 @@ int rm_transport_new_curl(rm_transport **out)
     pthread_once(&global_once, global_init);
     if (global_rc != CURLE_OK)
         return rm__error_set(RM_ERROR, "libcurl initialisation failed");
-    curl_tp *tp = calloc(1, sizeof(*tp));
-    if (!tp)
+    curl_pool *pool = calloc(1, sizeof(*pool));
+    if (!pool)
         return rm__error_nomem();
-    pthread_mutex_init(&tp->mu, NULL);
-    if (!(tp->multi = curl_multi_init())) {
-        pthread_mutex_destroy(&tp->mu);
-        free(tp);
-        return rm__error_set(RM_ERROR, "libcurl multi handle creation failed");
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus < 1 ? 1 : cpus > MAX_LOOPS ? MAX_LOOPS : (size_t)cpus;
+    for (; pool->n < want; pool->n++) {
+        if (!(pool->loops[pool->n] = loop_new())) {
+            if (pool->n == 0) {
+                free(pool);
+                return rm_error_code(rm_error_last());
+            }
+            rm_error_clear(); /* fewer loops than CPUs still works */
+            break;
+        }
     }
-    if (pthread_create(&tp->thread, NULL, loop, tp) != 0) {
-        curl_multi_cleanup(tp->multi);
-        pthread_mutex_destroy(&tp->mu);
-        free(tp);
-        return rm__error_set(RM_ERROR, "could not start the transport thread");
-    }
-    int rc = rm_transport_new(out, &curl_vtable, tp);
+    int rc = rm_transport_new(out, &curl_vtable, pool);
     if (rc)
-        tp_close(tp);
+        tp_close(pool);
     return rc;
 }

@@ -176,6 +176,41 @@ Test(transport, cancel_completes_once_with_cancelled_and_aborts_the_request)
     cr_assert(closed, "the provider request was not aborted");
 }
 
+Test(transport, cancels_reach_every_request_whichever_thread_runs_it)
+{
+    /* Requests are spread over the backend's threads by id: cancelling each must still find it. */
+    enum { N = 8 };
+    fake_default("{\"delay\": 5}");
+    collector *c = collector_new();
+    uint64_t ids[N];
+    for (int i = 0; i < N; i++) {
+        rm_transport_request r = post_to("/v1beta/models/m1:generateContent", "{}");
+        cr_assert_eq(rm_transport_submit(tp, &r, NULL, collect_done, c, &ids[i]), RM_OK);
+        for (int j = 0; j < i; j++)
+            cr_assert_neq(ids[i], ids[j], "two requests got the same id");
+    }
+    cr_assert(fake_wait_count(N), "the requests did not all reach the provider");
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(rm_transport_cancel(tp, ids[i]), RM_OK);
+    wait_done(c, N);
+    cr_assert_eq(c->kinds[RM_TRANSPORT_ECANCELED], N);
+    usleep(200000);
+    cr_assert_eq(c->done, N, "a completion callback ran more than once");
+}
+
+Test(transport, answers_keep_coming_after_a_quiet_spell)
+{
+    /* The backend sleeps in epoll between requests; a request submitted later must wake it. */
+    collector *c = collector_new();
+    for (int i = 0; i < 3; i++) {
+        rm_transport_request r = post_to("/v1beta/models/m1:generateContent", "{}");
+        cr_assert_eq(rm_transport_submit(tp, &r, NULL, collect_done, c, NULL), RM_OK);
+        wait_done(c, i + 1);
+        usleep(150000);
+    }
+    cr_assert_eq(c->ok, 3);
+}
+
 static int collect_data(void *ud, int status, const char *data, size_t len)
 {
     collector *c = ud;

@@ -153,6 +153,29 @@ def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
     assert canceled(gen_server) >= 1
 
 
+def test_many_generations_at_once_all_succeed_while_other_requests_are_answered(gen_server, fake):
+    # Started off the event threads (the intake thread) and spread over the transport's threads:
+    # every one is answered with its own resume, and GETs are served while they wait on the provider.
+    control(fake, "script", {"model": "*", "steps": [{"delay": 1}] * 40})
+    before = resume_count(gen_server)
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        futures = [pool.submit(gen_server.post, "/api/ai/generate/",
+                               json={"model": "Deepseek", "user_input": INPUT, "title": f"Burst {i}"})
+                   for i in range(40)]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(control(fake, "log")) < 40:
+            time.sleep(0.05)
+        assert len(control(fake, "log")) == 40, "the generations did not reach the provider together"
+        models = gen_server.get("/api/ai/models/")
+        assert models.status_code == 200 and "Deepseek" in models.text
+        answers = [f.result() for f in futures]
+    assert [a.status_code for a in answers] == [201] * 40
+    ids = {a.json()["resume_id"] for a in answers}
+    assert len(ids) == 40
+    assert resume_count(gen_server) == before + 40
+
+
 def sse_events(raw):
     events = []
     for block in raw.split("\n\n"):
