@@ -32,6 +32,11 @@
  * past CKPT_HARD_PAGES (the thread starved of CPU or disk), the committing writer checkpoints itself
  * again, as SQLite would. Durability does not change: WAL + synchronous=NORMAL, a commit is in the WAL
  * (in the OS) before it returns, and checkpoints sync the WAL before copying it.
+ * Trade-off: under a sustained stream of writes the background checkpoint never quite reaches the end
+ * of the WAL (writers keep appending while it copies), so the WAL only restarts from its beginning when
+ * a writer crosses CKPT_HARD_PAGES and finishes the (by then short) catch-up itself: the WAL file grows
+ * to about CKPT_HARD_PAGES pages (~80 MB) under such load instead of SQLite's ~4 MB, and that one
+ * commit in 20000 pages waits for the catch-up, instead of one in 1000 waiting for a full checkpoint.
  *
  * Sinks must not call back into the same storage handle: that could wait forever for a connection
  * (always, for ":memory:"). Such a nested call is detected and fails with RM_ESTORAGE instead.
