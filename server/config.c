@@ -186,6 +186,8 @@ static void usage(FILE *f, int admin)
           "  MAX_HEADER_BYTES      memory for the request line and headers (default 16384); more gets 431\n"
           "  CONN_TIMEOUT          seconds of client inactivity before a connection is dropped (default 30)\n"
           "  MAX_CONNECTIONS       simultaneous connections (default 1024)\n"
+          "  HASH_QUEUE_MAX        register/token requests that may wait for a hashing worker (default\n"
+          "                        32 per worker; 0 = no bound); more get 503 with Retry-After\n"
           "  CACHE_TTL             seconds a cached list may serve changes made by other processes,\n"
           "                        e.g. resumate-admin (default 60); changes made through this server\n"
           "                        invalidate the cache at once\n"
@@ -403,6 +405,11 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
     if (env_long("MAX_CONNECTIONS", 1, 1000000, 1024, &v))
         return -1;
     cfg->max_connections = (unsigned)v;
+    if (!admin) {
+        if (env_long("HASH_QUEUE_MAX", 0, 1000000, 32L * cfg->workers, &v))
+            return -1;
+        cfg->hash_queue_max = v;
+    }
     if (load_rate(&cfg->rate_anon, "THROTTLE_ANON", "100/min") ||
         load_rate(&cfg->rate_user, "THROTTLE_USER", "1000/min") ||
         load_rate(&cfg->rate_auth, "THROTTLE_AUTH", "20/min"))

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -782,13 +783,36 @@ struct job {
     srv_handler h;
 };
 
+/* Whether the client of a suspended connection closed its end or reset it. libmicrohttpd does not
+ * watch suspended sockets, so a job checks before it spends a PBKDF2 on an answer nobody reads (a
+ * load test that stopped, a client that timed out). A client that only half-closes (shutdown of its
+ * writing side) while waiting counts as gone too, as with the AI generations (generate.c). */
+static int client_gone(struct srv_req *r)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!ci || ci->connect_fd < 0)
+        return 0;
+    struct pollfd p = { .fd = ci->connect_fd, .events = POLLIN | POLLRDHUP };
+    if (poll(&p, 1, 0) != 1)
+        return 0;
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+        return 1;
+    char c;
+    return (p.revents & POLLIN) && recv(p.fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 static void run_job(void *arg)
 {
     struct job *j = arg;
     struct srv_req *r = j->r;
-    j->h(r, &r->pending);
+    if (client_gone(r)) {
+        r->stage = 5; /* resumed only to be closed: completed() logs 499 */
+        srv_pool_count_gone();
+    } else {
+        j->h(r, &r->pending);
+        r->stage = 3;
+    }
     free(j);
-    r->stage = 3;
     MHD_resume_connection(r->conn);
 }
 
@@ -970,6 +994,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
         r->body[r->body_len] = '\0';
         return MHD_YES;
     }
+    if (r->stage == 5)
+        return MHD_NO;
     if (r->stage == 3) {
         struct srv_reply out = r->pending;
         memset(&r->pending, 0, sizeof r->pending);
@@ -983,6 +1009,14 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (out.suspended)
         return MHD_YES; /* resumed by the work's completion */
     if (async) {
+        long wait = srv_pool_full();
+        if (wait) {
+            /* Every hashing worker is busy and HASH_QUEUE_MAX requests already wait: refuse now,
+             * with the time the queue needs to drain, rather than hold the connection. */
+            srv_reply_static(&out, 503, "{\"detail\": \"The server is busy. Retry later.\"}");
+            out.retry_after = wait;
+            return send_reply(r, &out);
+        }
         struct job *j = malloc(sizeof *j);
         if (j) {
             j->r = r;

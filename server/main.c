@@ -99,7 +99,7 @@ int main(int argc, char **argv)
     }
     s.openapi_json = srv_openapi_build(&s.openapi_len);
     srv_throttle_init();
-    if (!s.openapi_json || srv_pool_start(cfg.workers)) {
+    if (!s.openapi_json || srv_pool_start(cfg.workers, cfg.hash_queue_max)) {
         fprintf(stderr, "%s: out of memory or threads at start-up\n", PROG);
         rm_ctx_free(s.ctx);
         close(fd);

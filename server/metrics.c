@@ -143,6 +143,14 @@ char *srv_metrics_render(struct srv *s, size_t *len)
             "# TYPE resumate_worker_jobs_pending gauge\n"
             "resumate_worker_jobs_pending %ld\n",
         srv_pool_pending());
+    long refused = 0, gone = 0;
+    srv_pool_counts(&refused, &gone);
+    put(&b, "# HELP resumate_worker_jobs_dropped_total Hashing requests not hashed: refused with 503 (queue_full),\n"
+            "# or dropped from the queue because the client had left (client_gone).\n"
+            "# TYPE resumate_worker_jobs_dropped_total counter\n"
+            "resumate_worker_jobs_dropped_total{reason=\"queue_full\"} %ld\n"
+            "resumate_worker_jobs_dropped_total{reason=\"client_gone\"} %ld\n",
+        refused, gone);
     char gen[4096];
     size_t gl = srv_generate_metrics(gen, sizeof gen);
     put(&b, "%.*s", (int)gl, gen);

@@ -27,7 +27,8 @@ struct srv_config {
     char *bind_addr;           /* --bind, default 127.0.0.1 */
     int port;                  /* --port / PORT, default 8000; 0 = any free port */
     int threads;               /* --threads: HTTP event threads (MHD pool) */
-    int workers;               /* --workers: threads for password hashing and AI calls */
+    int workers;               /* --workers: threads for password hashing */
+    long hash_queue_max;       /* HASH_QUEUE_MAX: hashing jobs that may wait for a worker; more get 503 */
     char *database_url;        /* sqlite:///path or postgres://… (may hold a password: never print) */
     char *sqlite_path;         /* the file behind database_url when it is SQLite, else NULL */
     char *secret_key;          /* never printed */
@@ -133,7 +134,8 @@ struct srv_req {
     const char *url;
     unsigned meth;                  /* M_*, 0 for other methods */
     int64_t start_ns;
-    int stage;                      /* 0 new, 1 receiving, 2 at worker, 3 result ready, 4 answered */
+    int stage;                      /* 0 new, 1 receiving, 2 at worker, 3 result ready, 4 answered,
+                                       5 the client left while queued: close without answering */
     char *body;
     size_t body_len, body_cap;
     int body_too_large;
@@ -199,12 +201,21 @@ const char *srv_blob_data(const void *blob, size_t *len);
 /* ---- worker pool (pool.c) ---- */
 
 typedef void (*srv_job_fn)(void *arg);
-int srv_pool_start(int threads);
+/* queue_max: jobs that may wait for a worker (0 = unbounded). */
+int srv_pool_start(int threads, long queue_max);
+/* 0 when a job may be queued; else the queue is at its bound and this is the Retry-After estimate
+ * in seconds (>= 1), and the refusal is counted. Checked before suspending; event threads racing
+ * past it add at most one job each. */
+long srv_pool_full(void);
 /* Queue a job; returns 0, or -1 when the pool is stopping. */
 int srv_pool_submit(srv_job_fn fn, void *arg);
 /* Run every queued job, then join the threads. */
 void srv_pool_stop(void);
 long srv_pool_pending(void);
+/* Count a queued job dropped because its client left. */
+void srv_pool_count_gone(void);
+/* Requests refused because the queue was full, and jobs dropped for clients that left, so far. */
+void srv_pool_counts(long *refused, long *gone);
 
 /* ---- throttling (throttle.c) ---- */
 

@@ -5,12 +5,17 @@
 #   DURATION=30s bench/server/run.sh
 #   BENCH_DATABASE_URL=postgres://… bench/server/run.sh   # another (empty) database; see bench/pg/run.sh
 #
-# The server runs on a fresh SQLite database with the seeded models and examples, one user and 20
-# job applications. Endpoints: GET models, GET examples, GET applications (JWT, 20 rows),
-# POST application, POST token (PBKDF2 at BENCH_ITERATIONS, default the production 720000).
+# The server runs on a fresh SQLite database with the seeded models and examples and two users: a
+# reader with 20 job applications (every GET applications phase reads exactly those 20 rows) and a
+# writer that the POST application phase adds rows to. Endpoints: GET models, GET examples, GET
+# applications (JWT, 20 rows), POST application, POST token (PBKDF2 at BENCH_ITERATIONS, default the
+# production 720000), and GET applications again while 8 more connections keep logging in.
 # Throttling is configured high enough never to refuse, so its code still runs. The access log is
 # on (written to /dev/null). Everything listens on 127.0.0.1 only.
 # Prints requests/s, p50 and p99 latency per endpoint, the ratio to nginx, and the server's RSS.
+# The token figure is compared with (CPUs / one PBKDF2 verify), where one verify is the mean latency
+# of logins over one connection on the idle server, measured in the same run (verify_1conn).
+# Between phases the script waits for the server's hashing queue to be empty (its /metrics).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
@@ -78,11 +83,16 @@ curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null || { echo "run.sh: the serv
 
 BASE=http://127.0.0.1:$PORT
 PASSWORD='Bench-password-9x'
-curl -sf -o /dev/null -H 'Content-Type: application/json' \
-  -d "{\"username\":\"bench\",\"email\":\"bench@example.com\",\"password\":\"$PASSWORD\",\"password2\":\"$PASSWORD\"}" \
-  "$BASE/api/auth/register/"
-ACCESS=$(curl -sf -H 'Content-Type: application/json' -d "{\"username\":\"bench\",\"password\":\"$PASSWORD\"}" \
-  "$BASE/api/auth/token/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])')
+# user_token NAME: register NAME, then print an access token of NAME
+user_token() {
+  curl -sf -o /dev/null -H 'Content-Type: application/json' \
+    -d "{\"username\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"$PASSWORD\",\"password2\":\"$PASSWORD\"}" \
+    "$BASE/api/auth/register/"
+  curl -sf -H 'Content-Type: application/json' -d "{\"username\":\"$1\",\"password\":\"$PASSWORD\"}" \
+    "$BASE/api/auth/token/" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access"])'
+}
+ACCESS=$(user_token bench)          # the reader: exactly 20 applications for the whole run
+WRITER=$(user_token bench-writer)   # the POST application phase adds its rows here
 for i in $(seq 20); do
   curl -sf -o /dev/null -H 'Content-Type: application/json' -H "Authorization: Bearer $ACCESS" \
     -d "{\"job_title\":\"Engineer $i\",\"company_name\":\"ACME\",\"status\":\"Applied\",\"notes\":\"seed\"}" \
@@ -95,7 +105,7 @@ wrk.headers["Authorization"] = "Bearer $ACCESS"
 EOF
 cat >"$WORK/post_app.lua" <<EOF
 wrk.method = "POST"
-wrk.headers["Authorization"] = "Bearer $ACCESS"
+wrk.headers["Authorization"] = "Bearer $WRITER"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"job_title":"Benchmark","company_name":"Load Inc","status":"Applied"}'
 EOF
@@ -105,21 +115,32 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"username":"bench","password":"$PASSWORD"}'
 EOF
 
-# run NAME URL [LUA]: prints "NAME rps p50 p99 non2xx"
+# run NAME URL [LUA]: prints "NAME rps p50 p99 non2xx mean"  (WRK_T / WRK_C override -t / -c)
 run() {
   local name=$1 url=$2 script=${3:-}
+  local args=(-t"${WRK_T:-$THREADS}" -c"${WRK_C:-$CONNS}" -d"$DURATION" --latency)
+  [ -n "$script" ] && args+=(-s "$script")
   local out
-  if [ -n "$script" ]; then
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency -s "$script" "$url")
-  else
-    out=$(wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" --latency "$url")
-  fi
-  local rps p50 p99 bad
+  out=$(wrk "${args[@]}" "$url")
+  local rps p50 p99 bad mean
   rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
   p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+  mean=$(awk '$1=="Latency" {print $2; exit}' <<<"$out")
   bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
-  echo "$name ${rps:-0} ${p50:-?} ${p99:-?} ${bad:-0}"
+  echo "$name ${rps:-0} ${p50:-?} ${p99:-?} ${bad:-0} ${mean:-?}"
+}
+
+# drain: wait (at most 120 s) until no hashing job is queued or running, so that one phase's
+# leftovers do not load the next; says on stderr how long that took.
+drain() {
+  local t0=$SECONDS n=""
+  for _ in $(seq 1200); do
+    n=$(curl -sf "$BASE/metrics" | awk '$1=="resumate_worker_jobs_pending" {print $2}')
+    [ "${n:-0}" = 0 ] && break
+    sleep 0.1
+  done
+  echo "run.sh: hashing queue empty after $((SECONDS - t0)) s (pending ${n:-?})" >&2
 }
 
 RESULTS=$WORK/results
@@ -133,30 +154,37 @@ RESULTS=$WORK/results
   run get_applications "$BASE/api/job-applications/" "$WORK/get_auth.lua"
   run post_application "$BASE/api/job-applications/" "$WORK/post_app.lua"
   if [ "${BENCH_ENDPOINTS:-all}" = all ]; then
+    WRK_T=1 WRK_C=1 run verify_1conn "$BASE/api/auth/token/" "$WORK/post_token.lua"
+    drain
     run post_token "$BASE/api/auth/token/" "$WORK/post_token.lua"
-    # Reads while logins saturate the hashing workers: the same GET applications load, with 8 more
-    # connections posting to /api/auth/token/ for the whole run.
+    drain
+    # Reads while logins saturate the hashing workers: the same GET applications load (the same 20
+    # rows), with 8 more connections posting to /api/auth/token/ for the whole run.
     wrk -t1 -c8 -d"$DURATION" -s "$WORK/post_token.lua" "$BASE/api/auth/token/" >/dev/null 2>&1 &
     LOGIN_WRK=$!
     sleep 1
     run get_apps_during_logins "$BASE/api/job-applications/" "$WORK/get_auth.lua"
     wait "$LOGIN_WRK" || true
+    drain
   fi
 } >"$RESULTS"
 
 RSS=$(awk '/^VmRSS/ {print $2 " " $3}' "/proc/$SERVER_PID/status")
 HWM=$(awk '/^VmHWM/ {print $2 " " $3}' "/proc/$SERVER_PID/status")
-ROWS=$(curl -sf -H "Authorization: Bearer $ACCESS" "$BASE/api/job-applications/?limit=1" |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')
+count() {
+  curl -sf -H "Authorization: Bearer $1" "$BASE/api/job-applications/?limit=1" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])'
+}
+ROWS="$(count "$ACCESS") read by the GET phases, $(count "$WRITER") written by POST application"
 
 echo "wrk -t$THREADS -c$CONNS -d$DURATION, loopback, $(nproc) CPUs; PBKDF2 iterations $ITER"
 python3 - "$RESULTS" <<'EOF'
 import sys
 rows = [line.split() for line in open(sys.argv[1])]
 ceiling = float(rows[0][1]) or 1.0
-print(f"{'endpoint':<18} {'req/s':>10} {'p50':>10} {'p99':>10} {'vs nginx':>9} {'non-2xx':>8}")
-for name, rps, p50, p99, bad in rows:
-    print(f"{name:<18} {float(rps):>10.0f} {p50:>10} {p99:>10} {float(rps) / ceiling:>8.1%} {bad:>8}")
+print(f"{'endpoint':<22} {'req/s':>10} {'p50':>10} {'p99':>10} {'vs nginx':>9} {'non-2xx':>8}")
+for name, rps, p50, p99, bad, _mean in rows:
+    print(f"{name:<22} {float(rps):>10.1f} {p50:>10} {p99:>10} {float(rps) / ceiling:>8.1%} {bad:>8}")
 EOF
 python3 - "$RESULTS" <<'EOF'
 import sys
@@ -166,5 +194,12 @@ rows = {line.split()[0]: line.split() for line in open(sys.argv[1])}
 if "get_apps_during_logins" in rows:
     alone, during = ms(rows["get_applications"][3]), ms(rows["get_apps_during_logins"][3])
     print(f"GET applications p99 alone {alone:.2f} ms, while logins saturate hashing {during:.2f} ms: {during / alone:.2f}x")
+if "verify_1conn" in rows and "post_token" in rows:
+    import os
+    one = ms(rows["verify_1conn"][5])
+    cpus = os.cpu_count() or 1
+    target = cpus * 1000.0 / one
+    got = float(rows["post_token"][1])
+    print(f"POST token {got:.2f}/s vs CPUs / one verify = {cpus} / {one:.1f} ms = {target:.2f}/s: {got / target:.1%}")
 EOF
-echo "server RSS after the run: $RSS (peak $HWM); job applications in the database: $ROWS"
+echo "server RSS after the run: $RSS (peak $HWM); job applications: $ROWS"

@@ -24,6 +24,20 @@
  * waits on busy_timeout instead of failing on a lock upgrade. Inside this process writers also queue
  * on a mutex (write_mu) so they never sleep in SQLite's busy handler because of each other.
  *
+ * Checkpoints: SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages, so
+ * that one write (and every writer queued behind it on write_mu) waits for the copy into the database
+ * file and its two fsyncs. Files instead get a checkpointer thread with its own connection: the pool's
+ * connections have no automatic checkpoint, their WAL hook wakes the thread past CKPT_PAGES pages, and
+ * the thread runs PASSIVE checkpoints (never blocking readers or writers). Should the WAL still grow
+ * past CKPT_HARD_PAGES (the thread starved of CPU or disk), the committing writer checkpoints itself
+ * again, as SQLite would. Durability does not change: WAL + synchronous=NORMAL, a commit is in the WAL
+ * (in the OS) before it returns, and checkpoints sync the WAL before copying it.
+ * Trade-off: under a sustained stream of writes the background checkpoint never quite reaches the end
+ * of the WAL (writers keep appending while it copies), so the WAL only restarts from its beginning when
+ * a writer crosses CKPT_HARD_PAGES and finishes the (by then short) catch-up itself: the WAL file grows
+ * to about CKPT_HARD_PAGES pages (~80 MB) under such load instead of SQLite's ~4 MB, and that one
+ * commit in 20000 pages waits for the catch-up, instead of one in 1000 waiting for a full checkpoint.
+ *
  * Sinks must not call back into the same storage handle: that could wait forever for a connection
  * (always, for ":memory:"). Such a nested call is detected and fails with RM_ESTORAGE instead.
  */
@@ -38,6 +52,8 @@
 
 #define POOL_FILE 8
 #define BUSY_TIMEOUT_MS 5000
+#define CKPT_PAGES 1000       /* WAL pages that wake the checkpointer (SQLite's own default threshold) */
+#define CKPT_HARD_PAGES 20000 /* past this (about 80 MB with 4 KiB pages) a writer checkpoints itself */
 #define SCHEMA_VERSION 1
 
 /* A datetime column in list orders and keyset comparisons (canonical text: see the top of the file). */
@@ -342,6 +358,13 @@ typedef struct rm_sqlite {
     conn **idle;             /* the free ones (a stack) */
     size_t n_all, n_idle, n_opening, max;
     pthread_mutex_t write_mu; /* in-process writers queue here rather than in SQLite's busy handler */
+    /* The checkpointer (files only; see the top of the file). */
+    pthread_mutex_t ck_mu;
+    pthread_cond_t ck_cv;
+    pthread_t ck_thread;
+    bool ck_running;          /* the thread exists: pool connections get the WAL hook */
+    bool ck_wanted, ck_stop;  /* guarded by ck_mu */
+    conn *ck_conn;            /* the thread's own connection */
 } rm_sqlite;
 
 /* The leases a thread holds, innermost first, to refuse a nested call from a sink. */
@@ -408,6 +431,88 @@ fail:
     return rc;
 }
 
+/* WAL hook of the pool's connections, called after each commit with the pages now in the WAL. */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    rm_sqlite *p = arg;
+    if (pages >= CKPT_HARD_PAGES) {
+        /* The checkpointer is not keeping up: back-pressure on the writers, as autocheckpoint would. */
+        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else if (pages >= CKPT_PAGES) {
+        pthread_mutex_lock(&p->ck_mu);
+        if (!p->ck_wanted) {
+            p->ck_wanted = true;
+            pthread_cond_signal(&p->ck_cv);
+        }
+        pthread_mutex_unlock(&p->ck_mu);
+    }
+    return SQLITE_OK;
+}
+
+/* Pool connections of a file with a checkpointer: no automatic checkpoint, the hook instead. */
+static void conn_hook(rm_sqlite *p, conn *c)
+{
+    if (p->ck_running)
+        sqlite3_wal_hook(c->db, wal_hook, p); /* replaces the autocheckpoint hook */
+}
+
+static void *ck_main(void *arg)
+{
+    rm_sqlite *p = arg;
+    pthread_mutex_lock(&p->ck_mu);
+    for (;;) {
+        while (!p->ck_wanted && !p->ck_stop)
+            pthread_cond_wait(&p->ck_cv, &p->ck_mu);
+        if (p->ck_stop)
+            break;
+        p->ck_wanted = false;
+        pthread_mutex_unlock(&p->ck_mu);
+        /* PASSIVE: copies what no reader still needs, takes no writer lock, never waits. SQLITE_BUSY
+         * (another process checkpointing) is fine: the next commit past the threshold wakes us again. */
+        (void)sqlite3_wal_checkpoint_v2(p->ck_conn->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        pthread_mutex_lock(&p->ck_mu);
+    }
+    pthread_mutex_unlock(&p->ck_mu);
+    return NULL;
+}
+
+/* Start the checkpointer of a file database. On failure the connections keep SQLite's automatic
+ * checkpoint, which is correct, only slower for the writer that runs it. */
+static void ck_start(rm_sqlite *p)
+{
+    if (p->memory || pthread_mutex_init(&p->ck_mu, NULL) != 0)
+        return;
+    if (pthread_cond_init(&p->ck_cv, NULL) != 0) {
+        pthread_mutex_destroy(&p->ck_mu);
+        return;
+    }
+    if (conn_open(p, &p->ck_conn) != RM_OK || pthread_create(&p->ck_thread, NULL, ck_main, p) != 0) {
+        conn_close(p->ck_conn);
+        p->ck_conn = NULL;
+        pthread_cond_destroy(&p->ck_cv);
+        pthread_mutex_destroy(&p->ck_mu);
+        return;
+    }
+    p->ck_running = true;
+}
+
+/* Stop the checkpointer (before the pool's connections close; the last close checkpoints the rest). */
+static void ck_stop(rm_sqlite *p)
+{
+    if (!p->ck_running)
+        return;
+    pthread_mutex_lock(&p->ck_mu);
+    p->ck_stop = true;
+    pthread_cond_signal(&p->ck_cv);
+    pthread_mutex_unlock(&p->ck_mu);
+    pthread_join(p->ck_thread, NULL);
+    conn_close(p->ck_conn);
+    p->ck_conn = NULL;
+    pthread_cond_destroy(&p->ck_cv);
+    pthread_mutex_destroy(&p->ck_mu);
+    p->ck_running = false;
+}
+
 /* The cached statement `id` of c, prepared on first use. */
 static sqlite3_stmt *stmt(conn *c, int id, int *rc)
 {
@@ -447,6 +552,8 @@ static int lease_take(rm_sqlite *p, lease *l, bool writing)
             p->n_opening++;
             pthread_mutex_unlock(&p->mu);
             int rc = conn_open(p, &c);
+            if (rc == RM_OK)
+                conn_hook(p, c);
             pthread_mutex_lock(&p->mu);
             p->n_opening--;
             if (rc == RM_OK) {
@@ -1760,6 +1867,7 @@ static void pool_free(rm_sqlite *p)
 {
     if (!p)
         return;
+    ck_stop(p);
     for (size_t i = 0; i < p->n_all; i++)
         conn_close(p->all[i]);
     free(p->all);
@@ -1814,6 +1922,8 @@ int rm_storage_open_sqlite(rm_storage **out, const char *path)
     p->all[p->n_all++] = c;
     if ((rc = schema_ensure(c)) != RM_OK)
         goto fail;
+    ck_start(p);
+    conn_hook(p, c);
     p->idle[p->n_idle++] = c;
     if ((rc = rm_storage_new(out, &sqlite_vtable, p)) != RM_OK)
         goto fail;
