@@ -127,10 +127,20 @@ while port_taken "$PORT"; do
     PORT=$((PORT + 1))
 done
 
-# 9>&-: the server must not inherit (and so hold) our lock.
-as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='$DIR' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >&2 9>&- </dev/null || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
+# The server must inherit no descriptor but 0-2: not our lock (fd 9), and not a lock our caller holds
+# (e.g. `flock /tmp/resumate-bench.lock bench/pg/run.sh` starting the cluster), or the long-lived
+# postmaster would hold that lock until it stops.
+start_server() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+    done
+    as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='$DIR' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
+        start >&2 </dev/null
+}
+( start_server ) || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
 echo "$PORT" >"$DIR/port"
 wait_ready "$PORT"
 ensure_db "$PORT"
