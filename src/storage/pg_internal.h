@@ -85,6 +85,12 @@ int rm__pg_command(rm__pg_pool *p, rm__pg_conn *c, const char *sql, const char *
 /* Set the error for a failed result (res may be NULL) and return the status; `what` names the step. */
 int rm__pg_fail(rm__pg_pool *p, rm__pg_conn *c, const PGresult *res, const char *what);
 
+/* ---- the user cache of token checks (pg.c) ---- */
+
+/* Replace the clock (milliseconds, monotonic) of the user cache of a PostgreSQL handle; NULL restores
+ * the real one. For tests, which must not depend on how fast they run. No effect on other handles. */
+void rm__pg_set_user_cache_clock(rm_storage *s, int64_t (*now_ms)(void));
+
 /* ---- schema (pg_schema.c) ---- */
 
 #define RM__PG_SCHEMA_VERSION 1
