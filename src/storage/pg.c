@@ -13,8 +13,12 @@
  * INSERT … ON CONFLICT DO UPDATE … WHERE count < limit RETURNING count: no row back means the limit
  * was reached.
  *
- * Times: records carry microseconds since the epoch, the tables timestamptz; TS() and US() convert in
- * SQL, exactly to the microsecond (integer arithmetic on both sides, no float rounding).
+ * Results come back in binary format (pg_pool.c), read only through the c_*() helpers below, which
+ * accept int2/int4/int8, bool, text-like and timestamptz columns in either format. Times: records
+ * carry microseconds since the epoch, the tables timestamptz. Parameters go as text through TS() (exact
+ * integer arithmetic in SQL); columns come back as they are stored — a binary timestamptz is int8
+ * microseconds since 2000-01-01 — and c_time() moves them to the epoch: exact, and no per-row date
+ * arithmetic or text formatting on the server.
  */
 #include "pg_internal.h"
 
@@ -28,9 +32,8 @@
 /* Parameter $n (int8 microseconds, NULL for RM_NO_TIME) as a timestamptz. */
 #define TS(n) \
     "(timestamptz 'epoch' + ($" n "::int8 / 1000000) * interval '1 second' + ($" n "::int8 % 1000000) * interval '1 microsecond')"
-/* A timestamptz column as int8 microseconds since the epoch (NULL stays NULL). */
-#define US(col) \
-    "(extract(epoch from date_trunc('second', " col "))::int8 * 1000000 + extract(microseconds from " col ")::int8 % 1000000)"
+/* A timestamptz column, read with c_time() (binary: microseconds since 2000-01-01; NULL stays NULL). */
+#define US(col) col
 
 /* pg_advisory_xact_lock key serialising AI model name changes ("rmainame"). */
 #define AI_NAME_LOCK_KEY "8245353598236585317"
@@ -389,18 +392,60 @@ static const char *p_time(numbuf b, int64_t us) { return us == RM_NO_TIME ? NULL
 static const char *p_ref(numbuf b, int64_t id) { return id == 0 ? NULL : p_int(b, id); } /* 0 is NULL */
 static const char *p_bool(int v) { return v ? "t" : "f"; }
 
+/* Columns. Text-like values read the same in both formats (libpq ends binary values with a NUL too). */
 static const char *c_opt(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
 static const char *c_str(const PGresult *r, int row, int col) { return PQgetvalue(r, row, col); }
-static int64_t c_int(const PGresult *r, int row, int col) { return strtoll(PQgetvalue(r, row, col), NULL, 10); }
-static int c_bool(const PGresult *r, int row, int col) { return PQgetvalue(r, row, col)[0] == 't'; }
 
+static bool c_binary(const PGresult *r, int col) { return PQfformat(r, col) == 1; }
+
+/* A big-endian two's-complement integer of n bytes (2, 4 or 8: int2, int4, int8, and timestamptz). */
+static int64_t be_int(const char *v, int n)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < n; i++)
+        u = u << 8 | (unsigned char)v[i];
+    if (n < 8 && (u >> (8 * n - 1)) & 1)
+        u |= ~UINT64_C(0) << (8 * n); /* sign-extend */
+    return (int64_t)u;
+}
+
+static int64_t c_int(const PGresult *r, int row, int col)
+{
+    const char *v = PQgetvalue(r, row, col);
+    if (!c_binary(r, col))
+        return strtoll(v, NULL, 10);
+    int n = PQgetlength(r, row, col);
+    return n == 2 || n == 4 || n == 8 ? be_int(v, n) : 0;
+}
+
+static int c_bool(const PGresult *r, int row, int col)
+{
+    const char *v = PQgetvalue(r, row, col);
+    return c_binary(r, col) ? PQgetlength(r, row, col) == 1 && v[0] != 0 : v[0] == 't';
+}
+
+#define TIMESTAMPOID 1114
+#define TIMESTAMPTZOID 1184
+#define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 00:00:00 UTC, PostgreSQL's epoch */
+
+/* A time column (or an int8 of microseconds since the epoch) as microseconds since the epoch. */
 static int64_t c_time(const PGresult *r, int row, int col)
 {
-    return PQgetisnull(r, row, col) ? RM_NO_TIME : c_int(r, row, col);
+    if (PQgetisnull(r, row, col))
+        return RM_NO_TIME;
+    int64_t v = c_int(r, row, col);
+    Oid t = PQftype(r, col);
+    if (c_binary(r, col) && (t == TIMESTAMPTZOID || t == TIMESTAMPOID) && PQgetlength(r, row, col) == 8) {
+        int64_t us;
+        if (__builtin_add_overflow(v, PG_EPOCH_US, &us)) /* +infinity; -infinity cannot overflow */
+            us = INT64_MAX;
+        return us;
+    }
+    return v;
 }
 
 /* The number of rows an UPDATE or DELETE touched. */

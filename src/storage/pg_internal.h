@@ -74,7 +74,7 @@ void rm__pg_give(rm__pg_pool *p, rm__pg_conn *c);
 
 /*
  * Run prepared statement `id` with text parameters (NULL = SQL NULL). On success *res holds a result of
- * PGRES_TUPLES_OK or PGRES_COMMAND_OK that the caller PQclear()s. On failure *res is NULL and the
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK, with its values in binary format, that the caller PQclear()s. On failure *res is NULL and the
  * return value is RM_ECONFLICT (unique violation) or RM_ESTORAGE, with the error set; a lost
  * connection also marks c broken.
  */
