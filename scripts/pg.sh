@@ -6,9 +6,11 @@
 #   scripts/pg.sh url      print the URL of the running cluster (fails if it is not running)
 #
 # Environment: RM_PG_DIR (default /tmp/resumate-pg), RM_PG_PORT (default 55432; the next free port is
-# used when it is taken by something else), RM_PG_DB (default resumate_test).
-# The cluster listens on 127.0.0.1 only, with trust authentication for 127.0.0.1 only, and is tuned for
-# tests (fsync off): never put data you care about in it. Everything but the URL goes to stderr.
+# used when it is taken by something else), RM_PG_DB (default resumate_test), RM_PG_PROFILE (test or
+# production, default test: see SETTINGS below; it applies when this script starts the server).
+# The cluster listens on 127.0.0.1 only, with trust authentication for 127.0.0.1 only. The test profile
+# is tuned for tests (fsync off): never put data you care about in it. Everything but the URL goes to
+# stderr.
 set -euo pipefail
 
 DIR=${RM_PG_DIR:-/tmp/resumate-pg}
@@ -16,6 +18,19 @@ PORT=${RM_PG_PORT:-55432}
 DB=${RM_PG_DB:-resumate_test}
 DATA=$DIR/data
 LOG=$DIR/postgres.log
+PROFILE=${RM_PG_PROFILE:-test}
+
+# Server settings. test: durability off (fsync, full-page writes, synchronous commit), for speed and
+# tests only. production: settings a production server may use (what bench/pg/run.sh uses;
+# docs/BENCHMARKS.md lists them): PostgreSQL's defaults (fsync and full-page writes on) except
+# synchronous_commit=off, under which a commit returns before its WAL reaches the disk, so a crash of
+# the machine may lose the last fraction of a second of commits but never corrupts anything: the
+# durability of the SQLite backend's WAL with synchronous=NORMAL. Both: 127.0.0.1 only, 200 connections.
+case "$PROFILE" in
+test) SETTINGS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" ;;
+production) SETTINGS="-c synchronous_commit=off -c max_connections=200" ;;
+*) echo "pg.sh: RM_PG_PROFILE must be test or production, not $PROFILE" >&2; exit 1 ;;
+esac
 
 log() { printf 'pg.sh: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -127,10 +142,20 @@ while port_taken "$PORT"; do
     PORT=$((PORT + 1))
 done
 
-# 9>&-: the server must not inherit (and so hold) our lock.
-as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='$DIR' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" \
-    start >&2 9>&- </dev/null || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
+# The server must inherit no descriptor but 0-2: not our lock (fd 9), and not a lock our caller holds
+# (e.g. `flock /tmp/resumate-bench.lock bench/pg/run.sh` starting the cluster), or the long-lived
+# postmaster would hold that lock until it stops.
+start_server() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd=${fd##*/}
+        [ "$fd" -gt 2 ] 2>/dev/null && eval "exec $fd>&-"
+    done
+    as_pg "$BIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='$DIR' $SETTINGS" \
+        start >&2 </dev/null
+}
+( start_server ) || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
 echo "$PORT" >"$DIR/port"
 wait_ready "$PORT"
 ensure_db "$PORT"

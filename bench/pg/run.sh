@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # The server benchmark's application endpoints on SQLite and on PostgreSQL, in one run:
 # rps and p99 of GET /api/job-applications/ (JWT, 20 rows) and POST /api/job-applications/ for each,
-# and the ratios. PostgreSQL is the throwaway cluster of scripts/pg.sh (127.0.0.1), with a fresh
-# database per run.
+# and the ratios. PostgreSQL is a cluster of its own on 127.0.0.1 (scripts/pg.sh with
+# RM_PG_PROFILE=production: PostgreSQL's defaults, fsync and full-page writes on, except
+# synchronous_commit=off — not the test cluster's fsync=off), started for the run and stopped after
+# it, with a fresh database.
 #
 #   RM_BUILD_DIR=build bench/pg/run.sh          # DURATION (default 10s) as in bench/server/run.sh
+#   BENCH_PORTBASE=19200 bench/pg/run.sh        # ports used: BENCH_PORTBASE..+4 (default 18710..18714)
+#   BENCH_PG_DIR=/tmp/x bench/pg/run.sh         # where the cluster lives (default /tmp/resumate-pg-bench)
 set -euo pipefail
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 export BENCH_ENDPOINTS=applications
+PB=${BENCH_PORTBASE:-18710}
+export RM_PG_DIR=${BENCH_PG_DIR:-/tmp/resumate-pg-bench} RM_PG_PORT=$((PB + 4)) RM_PG_PROFILE=production
 
-url=$(bash "$REPO/scripts/pg.sh" | tail -n 1)
+PG_LOG=$(mktemp /tmp/rm-bench-pg.XXXXXX)
+url=$(bash "$REPO/scripts/pg.sh" 2>"$PG_LOG" | tail -n 1) || { cat "$PG_LOG" >&2; rm -f "$PG_LOG"; exit 1; }
+rm -f "$PG_LOG"
 db="bench_$(date +%s)_$$"
 psql "$url" -qc "CREATE DATABASE $db" >/dev/null
 pg_url="${url%/*}/$db"
-trap 'psql "$url" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true' EXIT
+trap 'psql "$url" -qc "DROP DATABASE IF EXISTS $db" >/dev/null 2>&1 || true; bash "$REPO/scripts/pg.sh" stop >/dev/null 2>&1 || true' EXIT
+# A cluster left running with other settings would be reused: say what it runs with.
+echo "PostgreSQL $(psql "$url" -XAtc "SHOW server_version"), fsync=$(psql "$url" -XAtc "SHOW fsync")," \
+  "synchronous_commit=$(psql "$url" -XAtc "SHOW synchronous_commit"), full_page_writes=$(psql "$url" -XAtc "SHOW full_page_writes")"
 
 echo "== SQLite"
-BENCH_PORT=18710 BENCH_NGINX_PORT=18711 bash "$REPO/bench/server/run.sh" | tee /tmp/rm-bench-sqlite.$$
+BENCH_PORT=$PB BENCH_NGINX_PORT=$((PB + 1)) bash "$REPO/bench/server/run.sh" | tee /tmp/rm-bench-sqlite.$$
 echo "== PostgreSQL"
-BENCH_PORT=18712 BENCH_NGINX_PORT=18713 BENCH_DATABASE_URL="$pg_url" bash "$REPO/bench/server/run.sh" | tee /tmp/rm-bench-pg.$$
+BENCH_PORT=$((PB + 2)) BENCH_NGINX_PORT=$((PB + 3)) BENCH_DATABASE_URL="$pg_url" bash "$REPO/bench/server/run.sh" | tee /tmp/rm-bench-pg.$$
 
 python3 - /tmp/rm-bench-sqlite.$$ /tmp/rm-bench-pg.$$ <<'PY'
 import sys

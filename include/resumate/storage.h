@@ -313,6 +313,12 @@ RM_EXTERN int rm_storage_new(rm_storage **out, const rm_storage_vtable *vtable, 
  * the latest write made through this handle by any thread, when they use the primary — so a caller
  * reads its own writes provided the replicas lag by less than that. A failing replica is skipped for
  * 5 s (the read goes to another replica or the primary); replicas connect lazily.
+ * `user_cache_ttl=S` (seconds from 0 to 1, default 1, fractions allowed; 0 disables it): how long the
+ * user row read by an access-token check (rm_token_authenticate()) may be reused by later checks of
+ * the same handle instead of a database round trip. Any user write made in this process (any handle)
+ * empties it, so a password change, deactivation or revocation made here refuses old tokens at once;
+ * one made by another process (another server, Django, SQL) is seen within S seconds. Other user
+ * reads never use it.
  * @param out receives the handle; free it with rm_storage_free().
  * @param url the URL.
  * @return RM_OK, RM_EINVALID (unparsable URL, unknown scheme, bad pool/replica parameter; the message

@@ -36,4 +36,9 @@ int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const c
                  const rm_storage_query *q, const char *const *search_cols, size_t n_search_cols, int first_term,
                  const rm__sql_field *fields, size_t n_fields, const char *default_order, const char *tail);
 
+/* user_get by id for a token check (rm_token_authenticate). The PostgreSQL backend may answer from its
+ * user cache (pg.c: user_cache_ttl, at most 1 s, emptied by any user write made in this process);
+ * any other backend, or a build without PostgreSQL, reads the user. */
+int rm__storage_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data);
+
 #endif

@@ -13,8 +13,12 @@
  * INSERT … ON CONFLICT DO UPDATE … WHERE count < limit RETURNING count: no row back means the limit
  * was reached.
  *
- * Times: records carry microseconds since the epoch, the tables timestamptz; TS() and US() convert in
- * SQL, exactly to the microsecond (integer arithmetic on both sides, no float rounding).
+ * Results come back in binary format (pg_pool.c), read only through the c_*() helpers below, which
+ * accept int2/int4/int8, bool, text-like and timestamptz columns in either format. Times: records
+ * carry microseconds since the epoch, the tables timestamptz. Parameters go as text through TS() (exact
+ * integer arithmetic in SQL); columns come back as they are stored — a binary timestamptz is int8
+ * microseconds since 2000-01-01 — and c_time() moves them to the epoch: exact, and no per-row date
+ * arithmetic or text formatting on the server.
  */
 #include "pg_internal.h"
 
@@ -28,9 +32,8 @@
 /* Parameter $n (int8 microseconds, NULL for RM_NO_TIME) as a timestamptz. */
 #define TS(n) \
     "(timestamptz 'epoch' + ($" n "::int8 / 1000000) * interval '1 second' + ($" n "::int8 % 1000000) * interval '1 microsecond')"
-/* A timestamptz column as int8 microseconds since the epoch (NULL stays NULL). */
-#define US(col) \
-    "(extract(epoch from date_trunc('second', " col "))::int8 * 1000000 + extract(microseconds from " col ")::int8 % 1000000)"
+/* A timestamptz column, read with c_time() (binary: microseconds since 2000-01-01; NULL stays NULL). */
+#define US(col) col
 
 /* pg_advisory_xact_lock key serialising AI model name changes ("rmainame"). */
 #define AI_NAME_LOCK_KEY "8245353598236585317"
@@ -293,6 +296,37 @@ static const rm__pg_stmt stmts[ST_COUNT] = {
 #define REPLICA_LAG_DEFAULT_MS 5000
 #define REPLICA_DOWN_MS 5000
 
+/*
+ * The user cache of token checks (URL parameter `user_cache_ttl=S`, 0 to 1 s, default 1; 0 disables it).
+ * Only rm__storage_user_get_for_token() reads it — the user check of every request carrying an access
+ * token — so that check costs no round trip while the entry is fresh; every other user read (logins,
+ * refresh, rm_user_get, the read before a user update) goes to the database. An entry is used while
+ *   - it is younger than the TTL, counted from the moment its read started, and
+ *   - no user was written (insert, update, import) through any PostgreSQL handle of this process
+ *     since its read started (user_writes below, bumped after each such write returns).
+ * So a password change, deactivation or tokens_valid_after made in this process refuses the old tokens
+ * at once; one made by another process (another server, resumate-admin, Django, SQL) within the TTL.
+ */
+#define USER_CACHE_TTL_DEFAULT_MS 1000
+#define USER_CACHE_TTL_MAX_MS 1000
+#define USER_SLOTS 1024 /* direct-mapped by id */
+
+typedef struct cached_user {
+    atomic_int refs;       /* the slot's reference and the readers' */
+    int64_t fetched_ms;    /* the cache clock when its read started */
+    uint64_t gen;          /* user_writes when its read started */
+    size_t size;           /* bytes of this block, to wipe it (it holds the password hash) */
+    rm_user_record rec;    /* strings point into the block, after this struct */
+} cached_user;
+
+typedef struct user_slot {
+    pthread_mutex_t mu;
+    cached_user *u; /* NULL or the latest entry whose id maps here */
+} user_slot;
+
+/* User writes made through any PostgreSQL handle of this process. */
+static _Atomic uint64_t user_writes;
+
 typedef struct rm_pg {
     rm__pg_pool primary;
     rm__pg_pool replicas[MAX_REPLICAS];
@@ -301,6 +335,9 @@ typedef struct rm_pg {
     _Atomic int64_t last_write_ms;               /* monotonic time of the latest write */
     _Atomic int64_t down_until_ms[MAX_REPLICAS]; /* skip replica i until then */
     atomic_size_t next_replica;                  /* round robin */
+    int64_t user_ttl_ms;                         /* the user cache's TTL; 0: no cache */
+    user_slot *users;                            /* USER_SLOTS slots, NULL without a cache */
+    int64_t (*cache_now_ms)(void);               /* the user cache's clock (monotonic; tests replace it) */
 } rm_pg;
 
 static int64_t mono_ms(void)
@@ -373,18 +410,60 @@ static const char *p_time(numbuf b, int64_t us) { return us == RM_NO_TIME ? NULL
 static const char *p_ref(numbuf b, int64_t id) { return id == 0 ? NULL : p_int(b, id); } /* 0 is NULL */
 static const char *p_bool(int v) { return v ? "t" : "f"; }
 
+/* Columns. Text-like values read the same in both formats (libpq ends binary values with a NUL too). */
 static const char *c_opt(const PGresult *r, int row, int col)
 {
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
 static const char *c_str(const PGresult *r, int row, int col) { return PQgetvalue(r, row, col); }
-static int64_t c_int(const PGresult *r, int row, int col) { return strtoll(PQgetvalue(r, row, col), NULL, 10); }
-static int c_bool(const PGresult *r, int row, int col) { return PQgetvalue(r, row, col)[0] == 't'; }
 
+static bool c_binary(const PGresult *r, int col) { return PQfformat(r, col) == 1; }
+
+/* A big-endian two's-complement integer of n bytes (2, 4 or 8: int2, int4, int8, and timestamptz). */
+static int64_t be_int(const char *v, int n)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < n; i++)
+        u = u << 8 | (unsigned char)v[i];
+    if (n < 8 && (u >> (8 * n - 1)) & 1)
+        u |= ~UINT64_C(0) << (8 * n); /* sign-extend */
+    return (int64_t)u;
+}
+
+static int64_t c_int(const PGresult *r, int row, int col)
+{
+    const char *v = PQgetvalue(r, row, col);
+    if (!c_binary(r, col))
+        return strtoll(v, NULL, 10);
+    int n = PQgetlength(r, row, col);
+    return n == 2 || n == 4 || n == 8 ? be_int(v, n) : 0;
+}
+
+static int c_bool(const PGresult *r, int row, int col)
+{
+    const char *v = PQgetvalue(r, row, col);
+    return c_binary(r, col) ? PQgetlength(r, row, col) == 1 && v[0] != 0 : v[0] == 't';
+}
+
+#define TIMESTAMPOID 1114
+#define TIMESTAMPTZOID 1184
+#define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 00:00:00 UTC, PostgreSQL's epoch */
+
+/* A time column (or an int8 of microseconds since the epoch) as microseconds since the epoch. */
 static int64_t c_time(const PGresult *r, int row, int col)
 {
-    return PQgetisnull(r, row, col) ? RM_NO_TIME : c_int(r, row, col);
+    if (PQgetisnull(r, row, col))
+        return RM_NO_TIME;
+    int64_t v = c_int(r, row, col);
+    Oid t = PQftype(r, col);
+    if (c_binary(r, col) && (t == TIMESTAMPTZOID || t == TIMESTAMPOID) && PQgetlength(r, row, col) == 8) {
+        int64_t us;
+        if (__builtin_add_overflow(v, PG_EPOCH_US, &us)) /* +infinity; -infinity cannot overflow */
+            us = INT64_MAX;
+        return us;
+    }
+    return v;
 }
 
 /* The number of rows an UPDATE or DELETE touched. */
@@ -594,6 +673,7 @@ static int m_user_insert(void *self, const rm_user_record *u, int64_t *id_out)
     int64_t id = 0;
     bool found = false;
     int rc = run_scalar(self, ST_USER_INSERT, p, &id, &found);
+    atomic_fetch_add(&user_writes, 1);
     if (rc == RM_OK && id_out)
         *id_out = id;
     return rc;
@@ -620,7 +700,128 @@ static int m_user_update(void *self, const rm_user_record *u)
     int64_t n = 0;
     bool found = false;
     int rc = run_scalar(self, ST_USER_UPDATE, p, &n, &found);
+    atomic_fetch_add(&user_writes, 1); /* after the write, even a failed one (it may have been applied) */
     return rc == RM_OK && n == 0 ? not_found() : rc;
+}
+
+/* ---- the user cache of token checks ---- */
+
+static void user_unref(cached_user *u)
+{
+    if (u && atomic_fetch_sub(&u->refs, 1) == 1) {
+        volatile unsigned char *v = (volatile unsigned char *)u;
+        for (size_t i = 0; i < u->size; i++)
+            v[i] = 0;
+        free(u);
+    }
+}
+
+/* A user sink that copies the record into a new cache block (*(cached_user **)data, one reference). */
+static int user_capture(void *data, const rm_user_record *r)
+{
+    const char *str[5] = {r->username, r->email, r->password, r->first_name, r->last_name};
+    size_t len[5], size = sizeof(cached_user);
+    for (int i = 0; i < 5; i++) {
+        len[i] = str[i] ? strlen(str[i]) + 1 : 0;
+        size += len[i];
+    }
+    cached_user *u = malloc(size);
+    if (!u)
+        return rm__error_nomem();
+    atomic_init(&u->refs, 1);
+    u->size = size;
+    u->rec = *r;
+    char *at = (char *)(u + 1);
+    const char **dst[5] = {&u->rec.username, &u->rec.email, &u->rec.password, &u->rec.first_name, &u->rec.last_name};
+    for (int i = 0; i < 5; i++) {
+        if (str[i]) {
+            memcpy(at, str[i], len[i]);
+            *dst[i] = at;
+            at += len[i];
+        }
+    }
+    user_unref(*(cached_user **)data); /* one row is expected; keep the last */
+    *(cached_user **)data = u;
+    return RM_OK;
+}
+
+static int user_get_cached(rm_pg *pg, int64_t id, rm_user_sink sink, void *sink_data)
+{
+    user_slot *slot = &pg->users[(uint64_t)id % USER_SLOTS];
+    int64_t now = pg->cache_now_ms();
+    uint64_t gen = atomic_load(&user_writes);
+    pthread_mutex_lock(&slot->mu);
+    cached_user *u = slot->u;
+    if (u && u->rec.id == id && u->gen == gen && now >= u->fetched_ms && now - u->fetched_ms < pg->user_ttl_ms)
+        atomic_fetch_add(&u->refs, 1);
+    else
+        u = NULL;
+    pthread_mutex_unlock(&slot->mu);
+    if (!u) {
+        numbuf b1;
+        const char *p[1] = {p_int(b1, id)};
+        rm_user_sink capture = user_capture;
+        int rc = run_rows(pg, ST_USER_GET_ID, p, row_user, &capture, &u, true);
+        if (rc != RM_OK) {
+            user_unref(u);
+            return rc;
+        }
+        u->fetched_ms = now;
+        u->gen = gen; /* a user write since `gen` was read makes this entry unusable at once */
+        atomic_fetch_add(&u->refs, 1);
+        pthread_mutex_lock(&slot->mu);
+        cached_user *old = slot->u;
+        slot->u = u;
+        pthread_mutex_unlock(&slot->mu);
+        user_unref(old);
+    }
+    int rc = sink(sink_data, &u->rec); /* outside the slot's lock: the sink may use the storage */
+    user_unref(u);
+    return rc;
+}
+
+static void user_cache_free(rm_pg *pg)
+{
+    if (!pg->users)
+        return;
+    for (size_t i = 0; i < USER_SLOTS; i++) {
+        user_unref(pg->users[i].u);
+        pthread_mutex_destroy(&pg->users[i].mu);
+    }
+    free(pg->users);
+    pg->users = NULL;
+}
+
+static int user_cache_init(rm_pg *pg)
+{
+    pg->cache_now_ms = mono_ms;
+    if (pg->user_ttl_ms <= 0)
+        return RM_OK;
+    pg->users = calloc(USER_SLOTS, sizeof(*pg->users));
+    if (!pg->users)
+        return rm__error_nomem();
+    for (size_t i = 0; i < USER_SLOTS; i++)
+        pthread_mutex_init(&pg->users[i].mu, NULL);
+    return RM_OK;
+}
+
+static const rm_storage_vtable pg_vtable;
+
+int rm__storage_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data)
+{
+    if (!s || !sink)
+        return rm__error_misuse("storage and sink are required");
+    if (s->vt == &pg_vtable && ((rm_pg *)s->self)->users && id > 0)
+        return user_get_cached(s->self, id, sink, sink_data);
+    if (!RM__VT_HAS(s->vt, user_get))
+        return rm__error_set(RM_ESTORAGE, "storage backend does not support user_get");
+    return s->vt->user_get(s->self, id, NULL, sink, sink_data);
+}
+
+void rm__pg_set_user_cache_clock(rm_storage *s, int64_t (*now_ms)(void))
+{
+    if (s && s->vt == &pg_vtable)
+        ((rm_pg *)s->self)->cache_now_ms = now_ms ? now_ms : mono_ms;
 }
 
 /* ---- resumes ---- */
@@ -1230,7 +1431,9 @@ static int m_user_import(void *self, const rm_user_record *u)
                          p_time(b10, u->date_joined), p_time(b11, u->tokens_valid_after), p_int(b12, u->id)};
     int64_t v = 0;
     bool found = false;
-    return run_scalar(self, ST_USER_IMPORT, p, &v, &found);
+    int rc = run_scalar(self, ST_USER_IMPORT, p, &v, &found);
+    atomic_fetch_add(&user_writes, 1);
+    return rc;
 }
 
 static int m_resume_import(void *self, const rm_resume_record *r)
@@ -1289,6 +1492,7 @@ static void m_close(void *self)
     rm__pg_pool_clear(&pg->primary);
     for (size_t i = 0; i < pg->n_replicas; i++)
         rm__pg_pool_clear(&pg->replicas[i]);
+    user_cache_free(pg);
     free(pg);
 }
 
@@ -1365,11 +1569,13 @@ static char *pct_decode(const char *v, size_t n)
  * Take our replica parameters out of url: *primary gets the rest (caller frees), replicas[] the decoded
  * replica URLs (caller frees), *lag_ms the replica_lag. Messages never repeat the URLs (passwords).
  */
-static int split_replicas(const char *url, char **primary, char **replicas, size_t *n_replicas, int64_t *lag_ms)
+static int split_replicas(const char *url, char **primary, char **replicas, size_t *n_replicas, int64_t *lag_ms,
+                          int64_t *user_ttl_ms)
 {
     *primary = NULL;
     *n_replicas = 0;
     *lag_ms = REPLICA_LAG_DEFAULT_MS;
+    *user_ttl_ms = USER_CACHE_TTL_DEFAULT_MS;
     const char *q = strchr(url, '?');
     size_t base = q ? (size_t)(q - url) : strlen(url);
     char *p = malloc(strlen(url) + 1);
@@ -1407,6 +1613,17 @@ static int split_replicas(const char *url, char **primary, char **replicas, size
                 return rm__error_field("storage_url", "replica_lag must be a number of seconds from 0 to 3600");
             }
             *lag_ms = (int64_t)(sec * 1000 + 0.5);
+        } else if (klen == 14 && strncmp(kv, "user_cache_ttl", 14) == 0) {
+            char buf[16] = "";
+            char *end = NULL;
+            if (vlen > 0 && vlen < sizeof(buf))
+                memcpy(buf, v, vlen);
+            double sec = buf[0] ? strtod(buf, &end) : -1;
+            if (!buf[0] || *end || !(sec >= 0 && sec * 1000 <= USER_CACHE_TTL_MAX_MS)) {
+                free(p);
+                return rm__error_field("storage_url", "user_cache_ttl must be a number of seconds from 0 to 1");
+            }
+            *user_ttl_ms = (int64_t)(sec * 1000 + 0.5);
         } else if (len > 0) {
             p[n++] = sep;
             memcpy(p + n, kv, len);
@@ -1431,8 +1648,8 @@ int rm__storage_open_postgres(rm_storage **out, const char *url)
         return rm_storage_set_error(RM_ESTORAGE, "postgres: libpq was built without thread safety");
     char *primary_url = NULL, *replica_urls[MAX_REPLICAS];
     size_t n_replicas = 0;
-    int64_t lag_ms = 0;
-    int rc = split_replicas(url, &primary_url, replica_urls, &n_replicas, &lag_ms);
+    int64_t lag_ms = 0, user_ttl_ms = 0;
+    int rc = split_replicas(url, &primary_url, replica_urls, &n_replicas, &lag_ms, &user_ttl_ms);
     if (rc != RM_OK) {
         for (size_t i = 0; i < n_replicas; i++)
             free(replica_urls[i]);
@@ -1454,12 +1671,15 @@ int rm__storage_open_postgres(rm_storage **out, const char *url)
         return rm__error_nomem();
     }
     pg->lag_ms = lag_ms;
+    pg->user_ttl_ms = user_ttl_ms;
     atomic_init(&pg->last_write_ms, INT64_MIN / 2);
     atomic_init(&pg->next_replica, 0);
     for (size_t i = 0; i < MAX_REPLICAS; i++)
         atomic_init(&pg->down_until_ms[i], 0);
     rc = rm__pg_pool_init(&pg->primary, &u, stmts, ST_COUNT);
     rm__pg_url_clear(&u);
+    if (rc == RM_OK && (rc = user_cache_init(pg)) != RM_OK)
+        rm__pg_pool_clear(&pg->primary);
     if (rc != RM_OK) {
         free(pg);
         for (size_t i = 0; i < n_replicas; i++)

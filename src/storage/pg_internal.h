@@ -74,7 +74,7 @@ void rm__pg_give(rm__pg_pool *p, rm__pg_conn *c);
 
 /*
  * Run prepared statement `id` with text parameters (NULL = SQL NULL). On success *res holds a result of
- * PGRES_TUPLES_OK or PGRES_COMMAND_OK that the caller PQclear()s. On failure *res is NULL and the
+ * PGRES_TUPLES_OK or PGRES_COMMAND_OK, with its values in binary format, that the caller PQclear()s. On failure *res is NULL and the
  * return value is RM_ECONFLICT (unique violation) or RM_ESTORAGE, with the error set; a lost
  * connection also marks c broken.
  */
@@ -84,6 +84,12 @@ int rm__pg_exec(rm__pg_pool *p, rm__pg_conn *c, int id, const char *const *param
 int rm__pg_command(rm__pg_pool *p, rm__pg_conn *c, const char *sql, const char *what);
 /* Set the error for a failed result (res may be NULL) and return the status; `what` names the step. */
 int rm__pg_fail(rm__pg_pool *p, rm__pg_conn *c, const PGresult *res, const char *what);
+
+/* ---- the user cache of token checks (pg.c) ---- */
+
+/* Replace the clock (milliseconds, monotonic) of the user cache of a PostgreSQL handle; NULL restores
+ * the real one. For tests, which must not depend on how fast they run. No effect on other handles. */
+void rm__pg_set_user_cache_clock(rm_storage *s, int64_t (*now_ms)(void));
 
 /* ---- schema (pg_schema.c) ---- */
 

@@ -485,7 +485,8 @@ int rm__pg_exec(rm__pg_pool *p, rm__pg_conn *c, int id, const char *const *param
         PQclear(r);
         c->prepared[id] = 1;
     }
-    PGresult *r = PQexecPrepared(c->pg, name, s->nparams, params, NULL, NULL, 0);
+    /* Results in binary: the server sends values as stored (no per-row text formatting). */
+    PGresult *r = PQexecPrepared(c->pg, name, s->nparams, params, NULL, NULL, 1);
     if (!result_ok(r)) {
         int rc = rm__pg_fail(p, c, r, "query");
         PQclear(r);
