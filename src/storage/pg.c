@@ -918,7 +918,7 @@ static int run_sql(rm_pg *pg, const char *sql, int n, const char *const *params,
                 continue;
             rm__pg_conn *c = NULL;
             if (rm__pg_lease(&pg->replicas[i], &c) == RM_OK) {
-                PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+                PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 1); /* binary, as prepared statements */
                 ExecStatusType st = PQresultStatus(r);
                 if (r && st == PGRES_TUPLES_OK) {
                     rm__pg_give(&pg->replicas[i], c);
@@ -938,7 +938,7 @@ static int run_sql(rm_pg *pg, const char *sql, int n, const char *const *params,
         int rc = rm__pg_lease(&pg->primary, &c);
         if (rc != RM_OK)
             return rc;
-        PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 0);
+        PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 1); /* binary, as prepared statements */
         if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
             *res = r;
             rc = RM_OK;
