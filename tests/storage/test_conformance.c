@@ -1218,6 +1218,28 @@ Test(storage, application_search_every_term_in_some_field_ascii_case_literal)
     search_apps(a, "python", NULL, NULL, &l);
     const int64_t py[] = {x3, x2, x1}; /* default order: newest first; deleted and other users' rows out */
     assert_app_ids(&l, py, 3);
+    /* Rows found by a search carry every field exactly as the plain list gives them (times included). */
+    apps all;
+    list_apps(a, NULL, &all);
+    for (int i = 0; i < l.n; i++) {
+        const app_c *f = &l.v[i], *g = NULL;
+        for (int j = 0; j < all.n; j++)
+            if (all.v[j].id == f->id)
+                g = &all.v[j];
+        cr_assert(g, "row %lld is in the plain list", (long long)f->id);
+        cr_assert_eq(f->created_at, g->created_at, "created_at %lld vs %lld", (long long)f->created_at,
+                     (long long)g->created_at);
+        cr_assert_eq(f->updated_at, g->updated_at);
+        cr_assert_eq(f->created_at, f->id == x1 ? BASE + 1 * SEC : f->id == x2 ? BASE + 2 * SEC : BASE + 3 * SEC);
+        cr_assert_eq(f->user_id, g->user_id);
+        cr_assert_eq(f->resume_used, g->resume_used);
+        cr_assert_eq(f->is_deleted, g->is_deleted);
+        cr_assert_eq(f->is_example, g->is_example);
+        cr_assert_str_eq(f->status, g->status);
+        cr_assert_str_eq(f->date_applied ? f->date_applied : "-", g->date_applied ? g->date_applied : "-");
+        cr_assert_str_eq(f->notes ? f->notes : "-", g->notes ? g->notes : "-");
+    }
+    apps_free(&all);
     apps_free(&l);
 
     search_apps(a, "python", "django", NULL, &l); /* every term must match */
