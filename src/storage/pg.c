@@ -370,8 +370,33 @@ static bool replica_read(int id)
     }
 }
 
+/* One statement to run: a prepared one (id >= 0), or SQL built for this call (id < 0; always a read). */
+typedef struct {
+    int id;
+    const char *sql;
+    int nparams;
+} pg_stmt;
+
+static bool stmt_readonly(const pg_stmt *s) { return s->id < 0 || stmts[s->id].readonly; }
+static bool stmt_on_replica(const pg_stmt *s) { return s->id < 0 || replica_read(s->id); }
+
+/* Execute on a leased connection; results in binary format either way. */
+static int exec_stmt(rm__pg_pool *p, rm__pg_conn *c, const pg_stmt *s, const char *const *params, PGresult **res)
+{
+    if (s->id >= 0)
+        return rm__pg_exec(p, c, s->id, params, res);
+    PGresult *r = PQexecParams(c->pg, s->sql, s->nparams, NULL, params, NULL, NULL, 1);
+    if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
+        *res = r;
+        return RM_OK;
+    }
+    int rc = rm__pg_fail(p, c, r, "query");
+    PQclear(r);
+    return rc;
+}
+
 /* Try the replicas that are not marked down, round robin. RM_OK with *res, or not RM_OK: use the primary. */
-static int run_on_replica(rm_pg *pg, int id, const char *const *params, PGresult **res)
+static int run_on_replica(rm_pg *pg, const pg_stmt *s, const char *const *params, PGresult **res)
 {
     int64_t now = mono_ms();
     if (pg->n_replicas == 0 || now - atomic_load(&pg->last_write_ms) < pg->lag_ms)
@@ -384,7 +409,7 @@ static int run_on_replica(rm_pg *pg, int id, const char *const *params, PGresult
         rm__pg_conn *c = NULL;
         int rc = rm__pg_lease(&pg->replicas[i], &c);
         if (rc == RM_OK) {
-            rc = rm__pg_exec(&pg->replicas[i], c, id, params, res);
+            rc = exec_stmt(&pg->replicas[i], c, s, params, res);
             rm__pg_give(&pg->replicas[i], c);
             if (rc == RM_OK)
                 return RM_OK;
@@ -480,27 +505,35 @@ static int not_found(void) { return rm_storage_set_error(RM_ENOTFOUND, "not foun
  * the liveness check and the query) runs once more on a fresh connection; a write does not, because
  * the server may have applied it before the connection broke.
  */
-static int run(rm_pg *pg, int id, const char *const *params, PGresult **res)
+static int run_stmt(rm_pg *pg, const pg_stmt *s, const char *const *params, PGresult **res)
 {
-    if (replica_read(id) && run_on_replica(pg, id, params, res) == RM_OK) {
+    *res = NULL;
+    if (stmt_on_replica(s) && run_on_replica(pg, s, params, res) == RM_OK) {
         rm_error_clear();
         return RM_OK;
     }
-    if (!stmts[id].readonly)
+    bool readonly = stmt_readonly(s);
+    if (!readonly)
         atomic_store(&pg->last_write_ms, mono_ms()); /* before: a read racing with the write goes to the primary */
     for (int attempt = 0;; attempt++) {
         rm__pg_conn *c = NULL;
         int rc = rm__pg_lease(&pg->primary, &c);
         if (rc != RM_OK)
             return rc;
-        rc = rm__pg_exec(&pg->primary, c, id, params, res);
+        rc = exec_stmt(&pg->primary, c, s, params, res);
         bool lost = c->broken;
         rm__pg_give(&pg->primary, c);
-        if (!stmts[id].readonly)
+        if (!readonly)
             atomic_store(&pg->last_write_ms, mono_ms()); /* and after: the window starts when the write is done */
-        if (rc == RM_OK || !lost || !stmts[id].readonly || attempt > 0)
+        if (rc == RM_OK || !lost || !readonly || attempt > 0)
             return rc;
     }
+}
+
+static int run(rm_pg *pg, int id, const char *const *params, PGresult **res)
+{
+    const pg_stmt s = {.id = id};
+    return run_stmt(pg, &s, params, res);
 }
 
 /* Run a statement for its row count (UPDATE/DELETE) or its single int8 answer (RETURNING, SELECT). */
@@ -904,53 +937,11 @@ static const char *const resume_search_cols[] = {"title", "content"};
     RESUME_SEL "WHERE user_id = $1::int8 AND ($2::bool IS NOT TRUE OR (updated_at, id) < (" TS("3") ", $4::int8))"
 #define LIST_TAIL " LIMIT $5::int8 OFFSET $6::int8"
 
-/* Run SQL built for this call (a read) like run(): on a replica when allowed, else on the primary, once
- * more on a fresh connection if the first one died. */
+/* Run SQL built for this call (a read) like run(): a replica when allowed, else the primary. */
 static int run_sql(rm_pg *pg, const char *sql, int n, const char *const *params, PGresult **res)
 {
-    *res = NULL;
-    int64_t now = mono_ms();
-    if (pg->n_replicas > 0 && now - atomic_load(&pg->last_write_ms) >= pg->lag_ms) {
-        size_t start = atomic_fetch_add(&pg->next_replica, 1);
-        for (size_t k = 0; k < pg->n_replicas; k++) {
-            size_t i = (start + k) % pg->n_replicas;
-            if (atomic_load(&pg->down_until_ms[i]) > now)
-                continue;
-            rm__pg_conn *c = NULL;
-            if (rm__pg_lease(&pg->replicas[i], &c) == RM_OK) {
-                PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 1); /* binary, as prepared statements */
-                ExecStatusType st = PQresultStatus(r);
-                if (r && st == PGRES_TUPLES_OK) {
-                    rm__pg_give(&pg->replicas[i], c);
-                    *res = r;
-                    rm_error_clear();
-                    return RM_OK;
-                }
-                rm__pg_fail(&pg->replicas[i], c, r, "query");
-                PQclear(r);
-                rm__pg_give(&pg->replicas[i], c);
-            }
-            atomic_store(&pg->down_until_ms[i], mono_ms() + REPLICA_DOWN_MS);
-        }
-    }
-    for (int attempt = 0;; attempt++) {
-        rm__pg_conn *c = NULL;
-        int rc = rm__pg_lease(&pg->primary, &c);
-        if (rc != RM_OK)
-            return rc;
-        PGresult *r = PQexecParams(c->pg, sql, n, NULL, params, NULL, NULL, 1); /* binary, as prepared statements */
-        if (r && PQresultStatus(r) == PGRES_TUPLES_OK) {
-            *res = r;
-            rc = RM_OK;
-        } else {
-            rc = rm__pg_fail(&pg->primary, c, r, "query");
-            PQclear(r);
-        }
-        bool lost = c->broken;
-        rm__pg_give(&pg->primary, c);
-        if (rc == RM_OK || !lost || attempt > 0)
-            return rc;
-    }
+    const pg_stmt s = {.id = -1, .sql = sql, .nparams = n};
+    return run_stmt(pg, &s, params, res);
 }
 
 /* A list that searches or has a custom ordering: its SQL is built for the call. */
