@@ -26,6 +26,17 @@ typedef struct {
     const char *text_collate;
 } rm__sql_dialect;
 
+/* The fields lists may be ordered by and searched in, shared by the SQL backends (plain column names). */
+typedef struct {
+    const rm__sql_field *order;
+    size_t n_order;
+    const char *const *search;
+    size_t n_search;
+} rm__list_fields;
+
+extern const rm__list_fields rm__list_app_fields;    /* job applications */
+extern const rm__list_fields rm__list_resume_fields; /* resumes */
+
 /*
  * Build head [keyset when q has no ordering] [one AND (...) per search term, parameters first_term,
  * first_term+1, …] [ORDER BY the ordering, or default_order; none when default_order is NULL] tail.

@@ -8,6 +8,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* `text` marks columns the dialect's text collation applies to (date_applied is a date on PostgreSQL). */
+static const rm__sql_field app_order[] = {
+    {"id", "id", false},
+    {"created_at", "created_at", false},
+    {"updated_at", "updated_at", false},
+    {"job_title", "job_title", true},
+    {"company_name", "company_name", true},
+    {"status", "status", true},
+    {"date_applied", "date_applied", false},
+};
+static const char *const app_search[] = {"job_title", "company_name", "original_job_description"};
+static const rm__sql_field resume_order[] = {
+    {"id", "id", false},
+    {"created_at", "created_at", false},
+    {"updated_at", "updated_at", false},
+    {"title", "title", true},
+};
+static const char *const resume_search[] = {"title", "content"};
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+const rm__list_fields rm__list_app_fields = {app_order, N_(app_order), app_search, N_(app_search)};
+const rm__list_fields rm__list_resume_fields = {resume_order, N_(resume_order), resume_search, N_(resume_search)};
+
 typedef struct {
     char *buf;
     size_t len, cap;

@@ -907,21 +907,7 @@ static void set_paging(const char **p, paging *b, const rm_storage_query *q)
 static const rm__sql_dialect pg_dialect = {.match_fmt = "strpos(lower(%s COLLATE \"C\"), $%d::text) > 0",
                                            .text_collate = " COLLATE \"C\""};
 
-static const rm__sql_field app_order_cols[] = {
-    {"id", "id", false},           {"created_at", "created_at", false},   {"updated_at", "updated_at", false},
-    {"job_title", "job_title", true}, {"company_name", "company_name", true}, {"status", "status", true},
-    {"date_applied", "date_applied", false},
-};
-static const char *const app_search_cols[] = {"job_title", "company_name", "original_job_description"};
-static const rm__sql_field resume_order_cols[] = {
-    {"id", "id", false},
-    {"created_at", "created_at", false},
-    {"updated_at", "updated_at", false},
-    {"title", "title", true},
-};
-static const char *const resume_search_cols[] = {"title", "content"};
 
-#define N_(a) (sizeof(a) / sizeof((a)[0]))
 #define MAX_LIST_PARAMS (7 + RM__PG_MAX_TERMS)
 #define RM__PG_MAX_TERMS 64
 
@@ -953,10 +939,10 @@ static int list_built(void *self, bool app, int64_t user_id, const rm_storage_qu
     int first_term = app ? 8 : 7;
     char *sql = NULL;
     int rc = app ? rm__sql_list(&sql, &pg_dialect, user_id != 0 ? APP_LIST_HEAD_USER : APP_LIST_HEAD_EXAMPLE, NULL, q,
-                                app_search_cols, N_(app_search_cols), first_term, app_order_cols, N_(app_order_cols),
+                                rm__list_app_fields.search, rm__list_app_fields.n_search, first_term, rm__list_app_fields.order, rm__list_app_fields.n_order,
                                 "created_at DESC, id DESC", LIST_TAIL)
-                 : rm__sql_list(&sql, &pg_dialect, RESUME_LIST_HEAD, NULL, q, resume_search_cols,
-                                N_(resume_search_cols), first_term, resume_order_cols, N_(resume_order_cols),
+                 : rm__sql_list(&sql, &pg_dialect, RESUME_LIST_HEAD, NULL, q, rm__list_resume_fields.search,
+                                rm__list_resume_fields.n_search, first_term, rm__list_resume_fields.order, rm__list_resume_fields.n_order,
                                 "updated_at DESC, id DESC", LIST_TAIL);
     if (rc != RM_OK)
         return rc;
@@ -995,8 +981,8 @@ static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_qu
         rc = run(self, id, p, &r);
     } else {
         char *sql = NULL;
-        rc = rm__sql_list(&sql, &pg_dialect, stmts[id].sql, NULL, q, app ? app_search_cols : resume_search_cols,
-                          app ? N_(app_search_cols) : N_(resume_search_cols), first_term, NULL, 0, NULL, "");
+        rc = rm__sql_list(&sql, &pg_dialect, stmts[id].sql, NULL, q, app ? rm__list_app_fields.search : rm__list_resume_fields.search,
+                          app ? rm__list_app_fields.n_search : rm__list_resume_fields.n_search, first_term, NULL, 0, NULL, "");
         for (size_t t = 0; rc == RM_OK && t < q->search_count; t++)
             p[first_term - 1 + (int)t] = q->search[t];
         if (rc == RM_OK)

@@ -958,23 +958,6 @@ out:
 /* ASCII-only lower() (SQLite's built-in one, without ICU) and a substring test: `%` and `_` stay literal. */
 static const rm__sql_dialect sqlite_dialect = {.match_fmt = "instr(lower(%s), ?%d) > 0", .text_collate = ""};
 
-static const rm__sql_field app_order_cols[] = {
-    {"id", "\"id\"", false},           {"created_at", "\"created_at\"", false},
-    {"updated_at", "\"updated_at\"", false}, {"job_title", "\"job_title\"", true},
-    {"company_name", "\"company_name\"", true}, {"status", "\"status\"", true},
-    {"date_applied", "\"date_applied\"", true},
-};
-static const char *const app_search_cols[] = {"\"job_title\"", "\"company_name\"", "\"original_job_description\""};
-static const rm__sql_field resume_order_cols[] = {
-    {"id", "\"id\"", false},
-    {"created_at", "\"created_at\"", false},
-    {"updated_at", "\"updated_at\"", false},
-    {"title", "\"title\"", true},
-};
-static const char *const resume_search_cols[] = {"\"title\"", "\"content\""};
-
-#define N_(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Parameters as in the cached lists: ?1 user, ?2-?6 paging, ?7 status; search terms from ?8. */
 #define APP_WHERE_USER "WHERE \"user_id\" = ?1 AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)"
 #define APP_WHERE_EXAMPLE "WHERE ?1 = 0 AND \"is_example\" = 1 AND \"is_deleted\" = 0 AND (?7 IS NULL OR \"status\" = ?7)"
@@ -1035,10 +1018,10 @@ static int list_built(void *self, bool app, int64_t user_id, const rm_storage_qu
 {
     char *sql = NULL;
     int rc = app ? rm__sql_list(&sql, &sqlite_dialect, user_id != 0 ? APP_COLS APP_WHERE_USER : APP_COLS APP_WHERE_EXAMPLE,
-                                APP_KEYSET, q, app_search_cols, N_(app_search_cols), TERM_PARAM, app_order_cols,
-                                N_(app_order_cols), TS("\"created_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6")
-                 : rm__sql_list(&sql, &sqlite_dialect, RESUME_COLS RESUME_WHERE, RESUME_KEYSET, q, resume_search_cols,
-                                N_(resume_search_cols), TERM_PARAM, resume_order_cols, N_(resume_order_cols),
+                                APP_KEYSET, q, rm__list_app_fields.search, rm__list_app_fields.n_search, TERM_PARAM, rm__list_app_fields.order,
+                                rm__list_app_fields.n_order, TS("\"created_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6")
+                 : rm__sql_list(&sql, &sqlite_dialect, RESUME_COLS RESUME_WHERE, RESUME_KEYSET, q, rm__list_resume_fields.search,
+                                rm__list_resume_fields.n_search, TERM_PARAM, rm__list_resume_fields.order, rm__list_resume_fields.n_order,
                                 TS("\"updated_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6");
     if (rc == RM_OK)
         rc = run_list(self, -1, sql, app, user_id, q, fn, sink, sink_data, NULL);
@@ -1059,8 +1042,8 @@ static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_qu
     if (q->search_count == 0)
         return run_list(self, cached, NULL, app, user_id, q, NULL, NULL, NULL, count_out);
     char *sql = NULL;
-    int rc = rm__sql_list(&sql, &sqlite_dialect, sql_text[cached], NULL, q, app ? app_search_cols : resume_search_cols,
-                          app ? N_(app_search_cols) : N_(resume_search_cols), TERM_PARAM, NULL, 0, NULL, "");
+    int rc = rm__sql_list(&sql, &sqlite_dialect, sql_text[cached], NULL, q, app ? rm__list_app_fields.search : rm__list_resume_fields.search,
+                          app ? rm__list_app_fields.n_search : rm__list_resume_fields.n_search, TERM_PARAM, NULL, 0, NULL, "");
     if (rc == RM_OK)
         rc = run_list(self, -1, sql, app, user_id, q, NULL, NULL, NULL, count_out);
     free(sql);
