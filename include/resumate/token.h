@@ -44,12 +44,15 @@
  * the next whole second (hence `ceil(now)` above). Such a token's `exp` is computed from the clock
  * as usual.
  *
- * Caching. Nothing is cached. Verifying an access token is a local signature and claim check plus
- * exactly one storage call: reading the user by id (existence, `is_active`, `tokens_valid_after`).
- * Access tokens are not looked up in the denylist (as in simplejwt, only refresh tokens are
- * denylisted). Therefore password changes, deactivation and deleted users take effect on the very
- * next verification in every process. Refreshing adds one denylist lookup (and one insert when
- * rotating).
+ * Caching. Verifying an access token is a local signature and claim check plus exactly one
+ * storage call: reading the user by id (existence, `is_active`, `tokens_valid_after`). Access tokens
+ * are not looked up in the denylist (as in simplejwt, only refresh tokens are denylisted). With
+ * SQLite and custom backends nothing is cached, so password changes, deactivation and deleted users
+ * take effect on the very next verification in every process. The PostgreSQL backend answers this
+ * one read from a per-handle cache (URL parameter `user_cache_ttl`, 0 to 1 s, default 1; 0 turns it
+ * off; see rm_storage_open()): a user change made in the same process takes effect at once, one
+ * made by another process (another server, an admin tool, plain SQL) within that TTL. Refreshing
+ * never uses the cache and adds one denylist lookup (and one insert when rotating).
  *
  * Concurrency: two refreshes racing with the same refresh token while rotation is on may both
  * succeed (as with simplejwt); afterwards the old token is denylisted.
