@@ -64,12 +64,24 @@ as_pg "$BIN/pg_basebackup" -h 127.0.0.1 -p "$pport" -U postgres -D "$SDATA" -R -
 chmod 0700 "$SDATA"
 
 port=${RM_PG_STANDBY_PORT:-$((pport + 1))}
-while port_taken "$port"; do port=$((port + 1)); done
-
-# max_connections must not be below the primary's (200, scripts/pg.sh) for a hot standby.
-as_pg "$BIN/pg_ctl" -D "$SDATA" -l "$LOG" -w -t 60 \
-    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$SDIR' -c hot_standby=on -c fsync=off -c max_connections=200" \
-    start >&2 </dev/null || { tail -n 20 "$LOG" >&2 || true; die "the standby did not start"; }
+# The port can be taken between the check and the bind (these ports lie in the ephemeral range, so a
+# client socket may hold one): try the next one then, a few times.
+started=0
+for _ in $(seq 1 10); do
+    while port_taken "$port"; do port=$((port + 1)); done
+    rm -f "$LOG"
+    # max_connections must not be below the primary's (200, scripts/pg.sh) for a hot standby.
+    if as_pg "$BIN/pg_ctl" -D "$SDATA" -l "$LOG" -w -t 60 \
+        -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='$SDIR' -c hot_standby=on -c fsync=off -c max_connections=200" \
+        start >&2 </dev/null; then
+        started=1
+        break
+    fi
+    grep -q "could not bind" "$LOG" 2>/dev/null || break
+    log "port $port was taken at bind time; trying the next one"
+    port=$((port + 1))
+done
+[ "$started" = 1 ] || { tail -n 20 "$LOG" >&2 || true; die "the standby did not start"; }
 for _ in $(seq 1 100); do
     if [ "$(as_pg "$BIN/psql" -X -h 127.0.0.1 -p "$port" -U postgres -d postgres -tAc 'SELECT pg_is_in_recovery()' 2>/dev/null)" = t ]; then
         echo "postgres://postgres@127.0.0.1:$port/$DB"

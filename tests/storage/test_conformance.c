@@ -932,7 +932,10 @@ static void *atomic_deleter(void *arg)
 static void *atomic_checker(void *arg)
 {
     (void)arg;
-    do {
+    /* Passes until one that started after the deleter finished: that last pass finds every resume
+     * gone, so each checker counts at least ATOMIC_N checks however the threads were scheduled. */
+    for (;;) {
+        int done = __atomic_load_n(&atomic_done, __ATOMIC_SEQ_CST);
         for (int i = 0; i < ATOMIC_N; i++) {
             int n = 0;
             int rc = V->resume_get(SELF, atomic_user, atomic_resumes[i], count_sink_resume, &n);
@@ -947,7 +950,9 @@ static void *atomic_checker(void *arg)
                 __atomic_add_fetch(&atomic_errors, 1, __ATOMIC_SEQ_CST);
             }
         }
-    } while (!__atomic_load_n(&atomic_done, __ATOMIC_SEQ_CST));
+        if (done)
+            break;
+    }
     return NULL;
 }
 
