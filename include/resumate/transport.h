@@ -13,8 +13,9 @@
  * handed to the data callback in pieces as it arrives (the HTTP status and headers are already known
  * then), and the completion callback receives an empty body.
  *
- * The built-in backend drives libcurl's multi interface on one thread of its own, so any number of
- * requests in flight need no additional threads. It reuses connections, verifies TLS certificates and
+ * The built-in backend drives libcurl's multi interface (curl_multi_socket_action() over epoll) on
+ * threads of its own, one per online CPU and at most four, handing requests to them in turn; any
+ * number of requests in flight need no additional threads. It reuses connections, verifies TLS certificates and
  * host names, and honours the usual proxy environment variables (`http_proxy`, `https_proxy`,
  * `no_proxy`, `all_proxy`).
  */

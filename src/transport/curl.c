@@ -1,8 +1,10 @@
-/* The built-in transport: libcurl's multi interface driven by one thread of its own.
+/* The built-in transport: libcurl's multi interface driven by a few threads of its own ("loops", one
+ * per online CPU, at most MAX_LOOPS; requests are handed to them in turn).
  *
- * Callers hand requests over through a locked queue and wake the thread through an eventfd; the
- * thread owns every easy handle, so curl itself is only ever touched from one thread. Callbacks run
- * on that thread without the lock held, so they may submit or cancel.
+ * Callers hand a request over to its loop through a locked queue and wake it through an eventfd; a
+ * loop owns its multi handle and every easy handle on it, so each curl handle is only ever touched
+ * from one thread. Callbacks run on the loop's thread without the lock held, so they may submit or
+ * cancel.
  *
  * The thread drives curl with curl_multi_socket_action() over an epoll set (curl tells which sockets
  * to watch through CURLMOPT_SOCKETFUNCTION and when to time out through CURLMOPT_TIMERFUNCTION):
