@@ -96,6 +96,18 @@ static void gen_release_locked(struct gen *g)
     }
 }
 
+/* Cancel generations the caller took a reference on, then drop those references. Called and returns with
+ * gen_lock held; the lock is let go around the cancels (a cancel may complete a job synchronously). */
+static void gen_cancel_release_locked(struct gen **gens, int n)
+{
+    pthread_mutex_unlock(&gen_lock);
+    for (int i = 0; i < n; i++)
+        rm_ai_job_cancel(gens[i]->job);
+    pthread_mutex_lock(&gen_lock);
+    for (int i = 0; i < n; i++)
+        gen_release_locked(gens[i]);
+}
+
 static void gen_link_locked(struct gen *g)
 {
     g->prev = NULL;
@@ -172,12 +184,7 @@ static void *watch_main(void *unused)
                     g->fd = -1; /* cancel once */
                     cancel[n++] = g;
                 }
-        pthread_mutex_unlock(&gen_lock);
-        for (int i = 0; i < n; i++)
-            rm_ai_job_cancel(cancel[i]->job);
-        pthread_mutex_lock(&gen_lock);
-        for (int i = 0; i < n; i++)
-            gen_release_locked(cancel[i]);
+        gen_cancel_release_locked(cancel, n);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_nsec += 100 * 1000 * 1000;
@@ -271,12 +278,7 @@ void srv_generate_cancel_all(void)
             g->refs++;
             cancel[n++] = g;
         }
-    pthread_mutex_unlock(&gen_lock);
-    for (int i = 0; i < n; i++)
-        rm_ai_job_cancel(cancel[i]->job);
-    pthread_mutex_lock(&gen_lock);
-    for (int i = 0; i < n; i++)
-        gen_release_locked(cancel[i]);
+    gen_cancel_release_locked(cancel, n);
     pthread_mutex_unlock(&gen_lock);
 }
 

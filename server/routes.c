@@ -498,6 +498,15 @@ static int resumes_json(char **out, const void *page) { return rm_resume_page_to
 static void resumes_free(void *page) { rm_resume_page_free(page); }
 static const struct lister resume_lister = {resumes_list, resumes_count, resumes_json, resumes_free};
 
+/* 204 on success (a delete), else the error. */
+static void reply_no_content(struct srv_reply *out, int rc)
+{
+    if (rc)
+        srv_reply_error(out, rc);
+    else
+        out->status = 204;
+}
+
 static void h_resume_list(struct srv_req *r, struct srv_reply *out)
 {
     rm_list_options o = RM_LIST_OPTIONS_INIT;
@@ -534,11 +543,7 @@ static void h_resume_patch(struct srv_req *r, struct srv_reply *out)
 
 static void h_resume_delete(struct srv_req *r, struct srv_reply *out)
 {
-    int rc = rm_resume_delete(r->srv->ctx, r->who, r->id);
-    if (rc)
-        srv_reply_error(out, rc);
-    else
-        out->status = 204;
+    reply_no_content(out, rm_resume_delete(r->srv->ctx, r->who, r->id));
 }
 
 /* ---- job applications ---- */
@@ -608,11 +613,7 @@ static void h_app_patch(struct srv_req *r, struct srv_reply *out)
 
 static void h_app_delete(struct srv_req *r, struct srv_reply *out)
 {
-    int rc = rm_application_delete(r->srv->ctx, r->who, r->id);
-    if (rc)
-        srv_reply_error(out, rc);
-    else
-        out->status = 204;
+    reply_no_content(out, rm_application_delete(r->srv->ctx, r->who, r->id));
 }
 
 /* ---- operational ---- */

@@ -287,24 +287,6 @@ static void save_result(rm_ai_job *job)
 
 /* ---- one attempt's answer ---- */
 
-static int text_append(rm_ai_job *job, const char *t, size_t n)
-{
-    if (job->text_len + n + 1 > job->text_cap) {
-        size_t c = job->text_cap ? job->text_cap * 2 : 1024;
-        while (c < job->text_len + n + 1)
-            c *= 2;
-        char *b = realloc(job->text, c);
-        if (!b)
-            return -1;
-        job->text = b;
-        job->text_cap = c;
-    }
-    memcpy(job->text + job->text_len, t, n);
-    job->text_len += n;
-    job->text[job->text_len] = '\0';
-    return 0;
-}
-
 static int on_event(void *arg, const char *data, size_t len)
 {
     rm_ai_job *job = arg;
@@ -316,7 +298,7 @@ static int on_event(void *arg, const char *data, size_t len)
     rm__ai_parse_doc(&d, job->chain[job->cur].proto, data, len);
     int rc = 0;
     size_t n = d.text ? strlen(d.text) : 0;
-    if (n && text_append(job, d.text, n) != 0) {
+    if (n && rm__buf_append(&job->text, &job->text_len, &job->text_cap, d.text, n) != 0) {
         rc = 1;
     } else if (n && job->on_chunk) {
         job->emitted = true;

@@ -410,24 +410,6 @@ void rm__ai_parse_doc(rm__ai_doc *d, int proto, const char *json, size_t len)
 
 /* ---- server-sent events ---- */
 
-static int grow(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 256;
-        while (c < *len + n + 1)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
 static int sse_dispatch(rm__sse *s, rm__sse_event_fn fn, void *arg)
 {
     if (!s->has_data)
@@ -451,12 +433,12 @@ static int sse_line(rm__sse *s, const char *line, size_t n, rm__sse_event_fn fn,
             v++;
             vn--;
         }
-        if (s->has_data && grow(&s->data, &s->data_len, &s->data_cap, "\n", 1))
+        if (s->has_data && rm__buf_append(&s->data, &s->data_len, &s->data_cap, "\n", 1))
             return -1;
-        if (grow(&s->data, &s->data_len, &s->data_cap, v, vn))
+        if (rm__buf_append(&s->data, &s->data_len, &s->data_cap, v, vn))
             return -1;
         if (!s->data) /* empty first data line */
-            if (grow(&s->data, &s->data_len, &s->data_cap, "", 0))
+            if (rm__buf_append(&s->data, &s->data_len, &s->data_cap, "", 0))
                 return -1;
         s->has_data = true;
         return 0;
@@ -466,7 +448,7 @@ static int sse_line(rm__sse *s, const char *line, size_t n, rm__sse_event_fn fn,
     if (field) /* event:, id:, retry: */
         return 0;
     /* Not SSE at all: keep it (Gemini may send a bare JSON error on the stream). */
-    if (grow(&s->raw, &s->raw_len, &s->raw_cap, line, n) || grow(&s->raw, &s->raw_len, &s->raw_cap, "\n", 1))
+    if (rm__buf_append(&s->raw, &s->raw_len, &s->raw_cap, line, n) || rm__buf_append(&s->raw, &s->raw_len, &s->raw_cap, "\n", 1))
         return -1;
     return 0;
 }
@@ -483,7 +465,7 @@ int rm__sse_feed(rm__sse *s, const char *buf, size_t len, rm__sse_event_fn fn, v
             s->line_len = 0;
             if (rc)
                 return rc;
-        } else if (grow(&s->line, &s->line_len, &s->line_cap, &ch, 1)) {
+        } else if (rm__buf_append(&s->line, &s->line_len, &s->line_cap, &ch, 1)) {
             return -1;
         }
     }

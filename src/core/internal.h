@@ -46,6 +46,9 @@ void *rm__realloc(void *p, size_t n);
 char *rm__strdup(const char *s);           /* NULL -> NULL */
 char *rm__strndup(const char *s, size_t n);
 char *rm__sprintf(const char *fmt, ...) RM__PRINTF(1, 2);
+/* Append n bytes to a growable buffer kept NUL-terminated (*buf may start NULL, capacities double).
+ * 0, or -1 when out of memory (the buffer is left as it was). */
+int rm__buf_append(char **buf, size_t *len, size_t *cap, const char *data, size_t n);
 /* Valid UTF-8 without NUL bytes in [s, s+len)? */
 bool rm__utf8_valid(const char *s, size_t len);
 /* Number of code points of valid UTF-8. */

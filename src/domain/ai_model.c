@@ -214,6 +214,15 @@ static int store_status(int rc, const char *name)
     return rm__storage_status(rc);
 }
 
+/* After a model insert or update answered rc: the error, or invalidate the model caches and copy it out. */
+static int model_stored(rm_ai_model **out, rm_ctx *ctx, int rc, const rm_ai_model_record *rec)
+{
+    if (rc)
+        return store_status(rc, rec->display_name);
+    rm__ctx_bump(ctx, RM_DATA_AI_MODELS);
+    return out ? model_copy(out, rec) : RM_OK;
+}
+
 int rm_ai_model_create(rm_ai_model **out, rm_ctx *ctx, const rm_fields *fields)
 {
     if (out)
@@ -228,16 +237,8 @@ int rm_ai_model_create(rm_ai_model **out, rm_ctx *ctx, const rm_fields *fields)
     rm_ai_model_record rec = {.is_active = 1, .api_key_name = "", .response_time_info = "", .description = "",
                               .created_at = now, .updated_at = now};
     apply_input(&rec, &in);
-    if (!(rc = model_check(&rec))) {
-        rc = RM__STORE(ctx, ai_model_insert, &rec, &rec.id);
-        if (rc)
-            rc = store_status(rc, rec.display_name);
-        else {
-            rm__ctx_bump(ctx, RM_DATA_AI_MODELS);
-            if (out)
-                rc = model_copy(out, &rec);
-        }
-    }
+    if (!(rc = model_check(&rec)))
+        rc = model_stored(out, ctx, RM__STORE(ctx, ai_model_insert, &rec, &rec.id), &rec);
     input_free(&in);
     return rc;
 }
@@ -260,16 +261,8 @@ int rm_ai_model_update(rm_ai_model **out, rm_ctx *ctx, const char *display_name,
     rm_ai_model_record rec = cur->r;
     apply_input(&rec, &in);
     rec.updated_at = rm_ctx_now(ctx);
-    if (!(rc = model_check(&rec))) {
-        rc = RM__STORE(ctx, ai_model_update, &rec);
-        if (rc)
-            rc = store_status(rc, rec.display_name);
-        else {
-            rm__ctx_bump(ctx, RM_DATA_AI_MODELS);
-            if (out)
-                rc = model_copy(out, &rec);
-        }
-    }
+    if (!(rc = model_check(&rec)))
+        rc = model_stored(out, ctx, RM__STORE(ctx, ai_model_update, &rec), &rec);
     input_free(&in);
     rm_ai_model_free(cur);
     return rc;

@@ -141,24 +141,6 @@ static void creq_free(creq *r)
     free(r);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *data, size_t n)
-{
-    if (*len + n + 1 > *cap) {
-        size_t c = *cap ? *cap : 1024;
-        while (c < *len + n + 1)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
-    memcpy(*buf + *len, data, n);
-    *len += n;
-    (*buf)[*len] = '\0';
-    return 0;
-}
-
 static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
 {
     creq *r = ud;
@@ -172,7 +154,7 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         }
         return n;
     }
-    if (append(&r->resp, &r->resp_len, &r->resp_cap, data, n) != 0) {
+    if (rm__buf_append(&r->resp, &r->resp_len, &r->resp_cap, data, n) != 0) {
         r->oom = true;
         return 0;
     }

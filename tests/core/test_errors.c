@@ -6,14 +6,7 @@
 #include <string.h>
 
 #include "core/internal.h"
-#include "rm_test.h"
-
-#define STREQ(a, b)                                                                                                    \
-    do {                                                                                                               \
-        const char *a_ = (a), *b_ = (b);                                                                               \
-        cr_assert(a_ && b_ && strcmp(a_, b_) == 0, "%s: \"%s\", want \"%s\"", #a, a_ ? a_ : "(null)",                   \
-                  b_ ? b_ : "(null)");                                                                                  \
-    } while (0)
+#include "rm_assert.h"
 
 static void expect_fields_json(const rm_error *e, const char *want)
 {

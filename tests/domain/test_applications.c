@@ -9,16 +9,6 @@
 
 #include "rm_ctx_harness.h"
 
-static rm_principal *new_principal(const char *name)
-{
-    rm_user *u = NULL;
-    OK(rm_user_create(&u, ctx, name, "", "irrelevant-pw-1", 0));
-    rm_principal *p = NULL;
-    OK(rm_principal_for_user(&p, u));
-    rm_user_free(u);
-    return p;
-}
-
 static int64_t new_resume(const rm_principal *who, const char *title)
 {
     rm_fields *f = rm_test_fields("title", title, "content", "C", NULL);

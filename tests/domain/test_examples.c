@@ -20,16 +20,6 @@ static const struct {
     {"Product Manager", "Visionary Products", "Rejected", "2025-07-14"},
 };
 
-static rm_principal *new_principal(const char *name)
-{
-    rm_user *u = NULL;
-    OK(rm_user_create(&u, ctx, name, "", "irrelevant-pw-1", 0));
-    rm_principal *p = NULL;
-    OK(rm_principal_for_user(&p, u));
-    rm_user_free(u);
-    return p;
-}
-
 static void seed(int want_created)
 {
     int created = -1;

@@ -11,16 +11,6 @@
 
 #include "rm_ctx_harness.h"
 
-static rm_principal *new_principal(const char *name)
-{
-    rm_user *u = NULL;
-    OK(rm_user_create(&u, ctx, name, "", "irrelevant-pw-1", 0));
-    rm_principal *p = NULL;
-    OK(rm_principal_for_user(&p, u));
-    rm_user_free(u);
-    return p;
-}
-
 static int64_t new_app(rm_ctx *c, const rm_principal *who, const char *title, const char *company, const char *status)
 {
     rm_fields *f = rm_test_fields("job_title", title, "company_name", company, "status", status,

@@ -10,20 +10,6 @@
 
 #include "rm_ctx_harness.h"
 
-static int64_t user_seq;
-
-/* A new user and a principal for it. */
-static rm_principal *new_principal(const char *name)
-{
-    rm_user *u = NULL;
-    OK(rm_user_create(&u, ctx, name, "", "irrelevant-pw-1", 0));
-    rm_principal *p = NULL;
-    OK(rm_principal_for_user(&p, u));
-    rm_user_free(u);
-    user_seq++;
-    return p;
-}
-
 static rm_resume *create_resume(const rm_principal *who, const char *title, const char *content)
 {
     rm_fields *f = rm_test_fields("title", title, "content", content, NULL);

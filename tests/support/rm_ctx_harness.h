@@ -48,6 +48,17 @@ static void teardown(void)
         db_path = NULL;
     }
 }
+/* A new user (password irrelevant) and a principal for it; unused by some suites, hence inline. */
+static inline rm_principal *new_principal(const char *name)
+{
+    rm_user *u = NULL;
+    OK(rm_user_create(&u, ctx, name, "", "irrelevant-pw-1", 0));
+    rm_principal *p = NULL;
+    OK(rm_principal_for_user(&p, u));
+    rm_user_free(u);
+    return p;
+}
+
 /* One body, run against a SQLite file and against ":memory:". */
 #define TEST_BOTH(suite, name)                                                                                         \
     static void suite##_##name##_body(void);                                                                           \
