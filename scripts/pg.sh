@@ -155,7 +155,21 @@ start_server() {
         -o "-c listen_addresses=127.0.0.1 -p $PORT -c unix_socket_directories='$DIR' $SETTINGS" \
         start >&2 </dev/null
 }
-( start_server ) || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
+# The port can be taken between the check above and the server's bind (it lies in the ephemeral range,
+# so another test's listener on port 0 may land on it): then try the next free one, a few times.
+started=0
+for _ in $(seq 1 10); do
+    seen=$(wc -l <"$LOG" 2>/dev/null || echo 0)
+    if ( start_server ); then
+        started=1
+        break
+    fi
+    tail -n +"$((seen + 1))" "$LOG" 2>/dev/null | grep -q "could not bind" || break
+    log "port $PORT was taken at bind time; trying the next one"
+    PORT=$((PORT + 1))
+    while port_taken "$PORT"; do PORT=$((PORT + 1)); done
+done
+[ "$started" = 1 ] || { tail -n 20 "$LOG" >&2 || true; die "the server did not start"; }
 echo "$PORT" >"$DIR/port"
 wait_ready "$PORT"
 ensure_db "$PORT"

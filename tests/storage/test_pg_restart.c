@@ -64,7 +64,14 @@ static int count_sink(void *d, const rm_user_record *r)
 Test(pg_restart, the_backend_survives_a_server_restart)
 {
     char url[1024] = "";
-    cr_assert_eq(pg_sh("", url, sizeof(url)), 0, "scripts/pg.sh failed; see %s/pg.sh.log", dir);
+    if (pg_sh("", url, sizeof(url)) != 0) {
+        /* The directory goes with the teardown: show the script's last words here. */
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "tail -n 15 %s/pg.sh.log %s/postgres.log >&2", dir, dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no log in %s)\n", dir);
+        cr_assert_fail("scripts/pg.sh failed (its log is above)");
+    }
     cr_assert(strncmp(url, "postgres://", 11) == 0, "pg.sh printed %s", url);
     char purl[1100];
     snprintf(purl, sizeof(purl), "%s?pool=4", url);
