@@ -5,7 +5,7 @@
  *     {"Gemini": {"fallbacks": ["Deepseek", "Cypher"], "connect_timeout_ms": 5000, "timeout_ms": 30000}}
  *
  * or "@/path/to/file.json" naming a file that holds it. Each entry becomes one
- * rm_ai_model_settings_set() call on the ctx. The text is checked completely when the configuration
+ * rm_ai_model_settings_set() call on the ctx. The text is read, parsed and checked once, when the configuration
  * is loaded, so a mistake is one error line at start, never a surprise at the first generation.
  */
 #include "server.h"
@@ -116,20 +116,37 @@ static json_t *load(const char *value, char *err, size_t n)
     return root;
 }
 
-int srv_ai_settings_apply(rm_ctx *ctx, const char *value, char *err, size_t errlen)
+/* Every entry through one_model(): checked only (ctx NULL) or also applied. */
+static int each_model(rm_ctx *ctx, json_t *root, char *err, size_t errlen)
 {
+    const char *model;
+    json_t *entry;
+    json_object_foreach(root, model, entry) {
+        if (one_model(ctx, model, entry, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int srv_ai_settings_load(void **out, const char *value, char *err, size_t errlen)
+{
+    *out = NULL;
     if (!value || !*value)
         return 0;
     json_t *root = load(value, err, errlen);
     if (!root)
         return -1;
-    const char *model;
-    json_t *entry;
-    int rc = 0;
-    json_object_foreach(root, model, entry) {
-        if ((rc = one_model(ctx, model, entry, err, errlen)) != 0)
-            break;
+    if (each_model(NULL, root, err, errlen)) {
+        json_decref(root);
+        return -1;
     }
-    json_decref(root);
-    return rc;
+    *out = root;
+    return 0;
 }
+
+int srv_ai_settings_apply(rm_ctx *ctx, const void *settings, char *err, size_t errlen)
+{
+    return settings ? each_model(ctx, (json_t *)settings, err, errlen) : 0;
+}
+
+void srv_ai_settings_free(void *settings) { json_decref(settings); }

@@ -439,10 +439,9 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
     if (env_long("AI_TIMEOUT_MS", 0, 3600000, 0, &v))
         return -1;
     cfg->ai_timeout_ms = v;
-    cfg->ai_model_settings = xstrdup(env("AI_MODEL_SETTINGS"));
     if (!admin) {
         char err[512];
-        if (srv_ai_settings_apply(NULL, cfg->ai_model_settings, err, sizeof err)) {
+        if (srv_ai_settings_load(&cfg->ai_settings, env("AI_MODEL_SETTINGS"), err, sizeof err)) {
             fail_line("%s%s", err, "");
             return -1;
         }
@@ -482,7 +481,7 @@ void srv_config_free(struct srv_config *cfg)
     free_list(cfg->cors_origins, cfg->cors_origin_count);
     free_list(cfg->trusted_proxies, cfg->trusted_proxy_count);
     free(cfg->redis_host);
-    free(cfg->ai_model_settings);
+    srv_ai_settings_free(cfg->ai_settings);
     memset(cfg, 0, sizeof *cfg);
 }
 
@@ -711,7 +710,7 @@ int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog)
         return -1;
     }
     char err[512];
-    if (srv_ai_settings_apply(*out, cfg->ai_model_settings, err, sizeof err)) {
+    if (srv_ai_settings_apply(*out, cfg->ai_settings, err, sizeof err)) {
         fprintf(stderr, "%s: %s\n", prog, err);
         rm_ctx_free(*out);
         *out = NULL;

@@ -55,7 +55,7 @@ struct srv_config {
     int32_t ai_max_attempts;
     int64_t ai_backoff_ms, ai_deadline_ms;
     int64_t ai_connect_timeout_ms, ai_timeout_ms; /* ctx defaults per provider request; 0 = library's */
-    char *ai_model_settings;   /* AI_MODEL_SETTINGS: JSON or "@file" (checked at load) */
+    void *ai_settings;         /* AI_MODEL_SETTINGS (JSON or "@file"), parsed and checked at load; NULL if unset */
     int rotate_refresh;
     int cache_ttl;             /* seconds a cached list may serve changes made by other processes */
     int access_log;
@@ -72,9 +72,12 @@ void srv_config_free(struct srv_config *cfg);
 int srv_config_prepare_storage(struct srv_config *cfg, const char *prog, int need_secret);
 /* Parse "100/min" ("off"/"none" = unlimited). Returns 0 or -1. */
 int srv_rate_parse(struct srv_rate *out, const char *text);
-/* Check (ctx NULL) or apply the per-model AI settings of AI_MODEL_SETTINGS (ai_settings.c): JSON text
- * or "@path". 0, or -1 with one line of explanation in err (names the model and setting, never a key). */
-int srv_ai_settings_apply(rm_ctx *ctx, const char *value, char *err, size_t errlen);
+/* The per-model AI settings of AI_MODEL_SETTINGS (ai_settings.c). load parses JSON text or "@path" once
+ * and checks every entry (*out NULL when value is unset or empty); apply gives them to a ctx. Both return
+ * 0, or -1 with one line of explanation in err (names the model and setting, never a key). */
+int srv_ai_settings_load(void **out, const char *value, char *err, size_t errlen);
+int srv_ai_settings_apply(rm_ctx *ctx, const void *settings, char *err, size_t errlen);
+void srv_ai_settings_free(void *settings);
 /* Open the library instance from the configuration; seeds a new database. -1 after an error line. */
 int srv_open_ctx(rm_ctx **out, const struct srv_config *cfg, const char *prog);
 
