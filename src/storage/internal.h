@@ -51,5 +51,8 @@ int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const c
  * user cache (pg.c: user_cache_ttl, at most 1 s, emptied by any user write made in this process);
  * any other backend, or a build without PostgreSQL, reads the user. */
 int rm__storage_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data);
+/* The PostgreSQL backend's part of it: true with *rc when s is a PostgreSQL handle with its user cache on
+ * (pg.c); false otherwise, and always without PostgreSQL (storage.c). */
+bool rm__pg_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data, int *rc);
 
 #endif

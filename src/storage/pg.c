@@ -840,15 +840,12 @@ static int user_cache_init(rm_pg *pg)
 
 static const rm_storage_vtable pg_vtable;
 
-int rm__storage_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data)
+bool rm__pg_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data, int *rc)
 {
-    if (!s || !sink)
-        return rm__error_misuse("storage and sink are required");
-    if (s->vt == &pg_vtable && ((rm_pg *)s->self)->users && id > 0)
-        return user_get_cached(s->self, id, sink, sink_data);
-    if (!RM__VT_HAS(s->vt, user_get))
-        return rm__error_set(RM_ESTORAGE, "storage backend does not support user_get");
-    return s->vt->user_get(s->self, id, NULL, sink, sink_data);
+    if (s->vt != &pg_vtable || !((rm_pg *)s->self)->users || id <= 0)
+        return false;
+    *rc = user_get_cached(s->self, id, sink, sink_data);
+    return true;
 }
 
 void rm__pg_set_user_cache_clock(rm_storage *s, int64_t (*now_ms)(void))

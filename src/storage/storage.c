@@ -95,12 +95,21 @@ int rm__storage_open_postgres(rm_storage **out, const char *url)
     return rm__error_field("storage_url", "this libresumate was built without PostgreSQL support");
 }
 
+bool rm__pg_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data, int *rc)
+{
+    (void)s, (void)id, (void)sink, (void)sink_data, (void)rc;
+    return false;
+}
+#endif
+
 int rm__storage_user_get_for_token(rm_storage *s, int64_t id, rm_user_sink sink, void *sink_data)
 {
     if (!s || !sink)
         return rm__error_misuse("storage and sink are required");
+    int rc;
+    if (rm__pg_user_get_for_token(s, id, sink, sink_data, &rc))
+        return rc;
     if (!RM__VT_HAS(s->vt, user_get))
         return rm__error_set(RM_ESTORAGE, "storage backend does not support user_get");
     return s->vt->user_get(s->self, id, NULL, sink, sink_data);
 }
-#endif
