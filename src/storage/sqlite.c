@@ -22,13 +22,18 @@
  *
  * Writes: multi-statement writes run in BEGIN IMMEDIATE transactions, so a writer in another process
  * waits on busy_timeout instead of failing on a lock upgrade. Inside this process writers also queue
- * on a mutex (write_mu) so they never sleep in SQLite's busy handler because of each other.
+ * on a mutex (write_mu) so they never sleep in SQLite's busy handler because of each other, and a
+ * file's writes all use one connection (`writer`, opened on the first write, outside the pool): in WAL
+ * mode a connection drops its whole page cache when another connection has written since its last
+ * transaction, so writes spread over the pool re-read every page they touch (about 15 reads per
+ * insert), while the one writer's cache stays valid from one write to the next.
  *
  * Checkpoints: SQLite's automatic checkpoint runs inside the commit that crosses 1000 WAL pages, so
  * that one write (and every writer queued behind it on write_mu) waits for the copy into the database
  * file and its two fsyncs. Files instead get a checkpointer thread with its own connection: the pool's
- * connections have no automatic checkpoint, their WAL hook wakes the thread past CKPT_PAGES pages, and
- * the thread runs PASSIVE checkpoints (never blocking readers or writers). Should the WAL still grow
+ * connections have no automatic checkpoint, their WAL hook wakes the thread once per CKPT_PAGES new
+ * pages (not on every commit past the threshold: that ran a checkpoint, with its two fsyncs, every few
+ * commits), and the thread runs PASSIVE checkpoints (never blocking readers or writers). Should the WAL still grow
  * past CKPT_HARD_PAGES (the thread starved of CPU or disk), the committing writer checkpoints itself
  * again, as SQLite would. Durability does not change: WAL + synchronous=NORMAL, a commit is in the WAL
  * (in the OS) before it returns, and checkpoints sync the WAL before copying it.
@@ -358,12 +363,14 @@ typedef struct rm_sqlite {
     conn **idle;             /* the free ones (a stack) */
     size_t n_all, n_idle, n_opening, max;
     pthread_mutex_t write_mu; /* in-process writers queue here rather than in SQLite's busy handler */
+    conn *writer;             /* files: the one connection writes use (guarded by write_mu), opened lazily */
     /* The checkpointer (files only; see the top of the file). */
     pthread_mutex_t ck_mu;
     pthread_cond_t ck_cv;
     pthread_t ck_thread;
     bool ck_running;          /* the thread exists: pool connections get the WAL hook */
     bool ck_wanted, ck_stop;  /* guarded by ck_mu */
+    int ck_mark;              /* guarded by ck_mu: WAL pages when the thread was last woken */
     conn *ck_conn;            /* the thread's own connection */
 } rm_sqlite;
 
@@ -372,6 +379,7 @@ typedef struct lease {
     rm_sqlite *p;
     conn *c;
     bool writing;
+    bool pooled; /* c came from the pool (not the writer connection) */
     struct lease *prev;
 } lease;
 static _Thread_local lease *tl_leases;
@@ -440,7 +448,12 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
         (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     } else if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&p->ck_mu);
-        if (!p->ck_wanted) {
+        if (pages < p->ck_mark)
+            p->ck_mark = 0; /* the WAL started over since */
+        /* One checkpoint per CKPT_PAGES new pages, as SQLite's autocheckpoint: waking the thread on
+         * every commit past the threshold would run a checkpoint (two fsyncs) every few commits. */
+        if (!p->ck_wanted && pages - p->ck_mark >= CKPT_PAGES) {
+            p->ck_mark = pages;
             p->ck_wanted = true;
             pthread_cond_signal(&p->ck_cv);
         }
@@ -541,6 +554,24 @@ static int lease_take(rm_sqlite *p, lease *l, bool writing)
         if (h->p == p)
             return rm_storage_set_error(RM_ESTORAGE, "sqlite: storage called again from inside one of its own sinks");
     conn *c = NULL;
+    bool pooled = !writing || p->memory;
+    if (!pooled) {
+        /* Files: every write of this process goes through one connection. Its page cache stays
+         * valid from one write to the next (a pool connection's cache is dropped whenever another
+         * connection has written since its last transaction, so a write on one re-read every page
+         * it touched: about 15 reads per insert). */
+        pthread_mutex_lock(&p->write_mu);
+        if (!p->writer) {
+            int rc = conn_open(p, &p->writer);
+            if (rc != RM_OK) {
+                pthread_mutex_unlock(&p->write_mu);
+                return rc;
+            }
+            conn_hook(p, p->writer);
+        }
+        c = p->writer;
+        goto leased;
+    }
     bool may_grow = true;
     pthread_mutex_lock(&p->mu);
     for (;;) {
@@ -573,8 +604,10 @@ static int lease_take(rm_sqlite *p, lease *l, bool writing)
     pthread_mutex_unlock(&p->mu);
     if (writing)
         pthread_mutex_lock(&p->write_mu);
+leased:
     l->p = p;
     l->c = c;
+    l->pooled = pooled;
     l->writing = writing;
     l->prev = tl_leases;
     tl_leases = l;
@@ -587,6 +620,8 @@ static void lease_give(lease *l)
     tl_leases = l->prev;
     if (l->writing)
         pthread_mutex_unlock(&p->write_mu);
+    if (!l->pooled)
+        return;
     pthread_mutex_lock(&p->mu);
     p->idle[p->n_idle++] = l->c;
     pthread_cond_signal(&p->cv);
@@ -1851,6 +1886,7 @@ static void pool_free(rm_sqlite *p)
     if (!p)
         return;
     ck_stop(p);
+    conn_close(p->writer);
     for (size_t i = 0; i < p->n_all; i++)
         conn_close(p->all[i]);
     free(p->all);
