@@ -3,8 +3,11 @@
  *   bench_tokens [seconds-per-run] [storage-url]
  *
  * Defaults: 2 seconds per run, a SQLite file in /tmp (WAL, as a server would use). Each run has every
- * thread call rm_token_obtain() (issue) or rm_token_authenticate() (verify: signature, claims and
- * one user read) in a loop for the given time; figures are printed, nothing is asserted. */
+ * thread call rm_token_obtain() (issue) or rm_token_authenticate() in a loop for the given time:
+ * "verify" checks one token again and again (after its first use the ctx remembers that its signature
+ * and claims were verified: times and one user read are what is left), "verify-new" goes round 4096
+ * distinct tokens, more than the ctx remembers, so each call decodes in full (signature, claims, one
+ * user read). Figures are printed, nothing is asserted. */
 #define _GNU_SOURCE
 #include <resumate/resumate.h>
 
@@ -15,10 +18,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#define N_TOKENS 4096
+
 typedef struct job {
     rm_ctx *ctx;
     const rm_principal *who;
     const char *access;
+    char **tokens; /* verify-new: N_TOKENS distinct tokens, used in turn */
     int verify;
     double seconds;
     long done;
@@ -41,7 +47,8 @@ static void *run(void *arg)
             int rc;
             if (j->verify) {
                 rm_principal *p = NULL;
-                rc = rm_token_authenticate(&p, j->ctx, j->access);
+                const char *t = j->tokens ? j->tokens[(size_t)j->done % N_TOKENS] : j->access;
+                rc = rm_token_authenticate(&p, j->ctx, t);
                 rm_principal_free(p);
             } else {
                 rm_token_pair *pair = NULL;
@@ -61,13 +68,15 @@ static void *run(void *arg)
     return NULL;
 }
 
-static int measure(rm_ctx *ctx, const rm_principal *who, const char *access, int verify, int threads, double seconds)
+static int measure(rm_ctx *ctx, const rm_principal *who, const char *access, char **tokens, int verify, int threads,
+                   double seconds)
 {
     job jobs[2];
     pthread_t tid[2];
     double t0 = now_s();
     for (int i = 0; i < threads; i++) {
-        jobs[i] = (job){.ctx = ctx, .who = who, .access = access, .verify = verify, .seconds = seconds};
+        jobs[i] = (job){.ctx = ctx, .who = who, .access = access, .tokens = tokens, .verify = verify,
+                        .seconds = seconds, .done = i * (N_TOKENS / 2)};
         if (pthread_create(&tid[i], NULL, run, &jobs[i]) != 0)
             return -1;
     }
@@ -75,13 +84,14 @@ static int measure(rm_ctx *ctx, const rm_principal *who, const char *access, int
     int failed = 0;
     for (int i = 0; i < threads; i++) {
         pthread_join(tid[i], NULL);
-        total += jobs[i].done;
+        total += jobs[i].done - i * (N_TOKENS / 2);
         failed |= jobs[i].failed;
     }
     double dt = now_s() - t0;
     if (failed)
         return -1;
-    printf("%-8s threads=%d  %10.0f tokens/s  (%ld in %.2f s, %.2f us/call/thread)\n", verify ? "verify" : "issue",
+    printf("%-10s threads=%d  %10.0f tokens/s  (%ld in %.2f s, %.2f us/call/thread)\n",
+           !verify ? "issue" : tokens ? "verify-new" : "verify",
            threads, (double)total / dt, total, dt, dt * 1e6 * threads / (double)total);
     return 0;
 }
@@ -118,12 +128,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "setup failed: %s: %s\n", rm_status_name(rc), rm_error_message(rm_error_last()));
         return 1;
     }
+    char **tokens = calloc(N_TOKENS, sizeof(*tokens));
+    for (size_t i = 0; rc == RM_OK && tokens && i < N_TOKENS; i++) {
+        rm_token_pair *p = NULL;
+        if ((rc = rm_token_obtain(&p, ctx, who)) == RM_OK && !(tokens[i] = strdup(rm_token_pair_access(p))))
+            rc = RM_ENOMEM;
+        rm_token_pair_free(p);
+    }
+    if (rc != RM_OK || !tokens) {
+        fprintf(stderr, "setup failed: %s\n", rm_status_name(rc));
+        return 1;
+    }
     printf("storage %s, %.1f s per run, libresumate %s\n", argc > 2 ? url : "sqlite file (WAL)", seconds, rm_version());
     int status = 0;
     for (int threads = 1; threads <= 2 && status == 0; threads++) {
-        status |= measure(ctx, who, NULL, 0, threads, seconds);
-        status |= measure(ctx, who, rm_token_pair_access(pair), 1, threads, seconds);
+        status |= measure(ctx, who, NULL, NULL, 0, threads, seconds);
+        status |= measure(ctx, who, rm_token_pair_access(pair), NULL, 1, threads, seconds);
+        status |= measure(ctx, who, NULL, tokens, 1, threads, seconds);
     }
+    for (size_t i = 0; i < N_TOKENS; i++)
+        free(tokens[i]);
+    free(tokens);
     rm_token_pair_free(pair);
     rm_principal_free(who);
     rm_user_free(user);

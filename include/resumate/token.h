@@ -53,6 +53,9 @@
  * off; see rm_storage_open()): a user change made in the same process takes effect at once, one
  * made by another process (another server, an admin tool, plain SQL) within that TTL. Refreshing
  * never uses the cache and adds one denylist lookup (and one insert when rotating).
+ * Separately, each ctx remembers the access tokens it has verified (their exact bytes, up to 1024),
+ * so a token seen before skips decoding and the signature check, which cannot change while the ctx
+ * lives; its times and its user are checked on every call as above, so no answer differs.
  *
  * Concurrency: two refreshes racing with the same refresh token while rotation is on may both
  * succeed (as with simplejwt); afterwards the old token is denylisted.

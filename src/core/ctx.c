@@ -83,6 +83,8 @@ int rm_ctx_new(rm_ctx **out, const rm_ctx_options *opts)
             goto fail;
         ctx->storage = ctx->owned_storage;
     }
+    if ((rc = rm__token_cache_init(ctx)))
+        goto fail;
     if ((rc = rm__ai_ctx_init(ctx, o)))
         goto fail;
     *out = ctx;
@@ -97,6 +99,7 @@ void rm_ctx_free(rm_ctx *ctx)
     if (!ctx)
         return;
     rm__ai_ctx_free(ctx);
+    rm__token_cache_free(ctx);
     rm_storage_free(ctx->owned_storage);
     if (ctx->secret_key) {
         OPENSSL_cleanse(ctx->secret_key, strlen(ctx->secret_key));

@@ -102,7 +102,12 @@ struct rm_ctx {
     int64_t anonymous_user_id;       /* 0 until created/found */
     int64_t example_user_id;
     struct rm__ai_state *ai;         /* AI generation state (src/ai) */
+    struct rm__token_cache *tokens;  /* access tokens whose signature and claims were verified (src/auth) */
 };
+
+/* The verified-token cache of a ctx (src/auth/token.c): created in rm_ctx_new, freed in rm_ctx_free. */
+int rm__token_cache_init(rm_ctx *ctx);
+void rm__token_cache_free(rm_ctx *ctx);
 
 /* AI generation state of a ctx (src/ai/state.c): created in rm_ctx_new, freed first in rm_ctx_free. */
 int rm__ai_ctx_init(rm_ctx *ctx, const rm_ctx_options *o);

@@ -506,6 +506,7 @@ static void ck_start(rm_sqlite *p)
         pthread_mutex_destroy(&p->ck_mu);
         return;
     }
+    pthread_setname_np(p->ck_thread, "rm-checkpoint");
     p->ck_running = true;
 }
 

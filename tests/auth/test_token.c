@@ -971,3 +971,80 @@ Test(token, previous_keys_verify_current_key_signs)
     rm_ctx_free(dropped);
     free(old);
 }
+
+/* ---- the verified-token cache: a token accepted once is checked again on every later use ---- */
+
+Test(token, remembered_token_is_still_checked_for_time_and_user)
+{
+    rm_token_pair *pair = obtain();
+    const char *access = rm_token_pair_access(pair);
+    cr_assert_eq(authenticate(access), RM_OK);
+    cr_assert_eq(authenticate(access), RM_OK); /* the remembered path */
+
+    /* One byte changed anywhere is another token: decoded in full and refused. */
+    char *forged = strdup(access);
+    size_t n = strlen(forged);
+    forged[n - 2] = forged[n - 2] == 'A' ? 'B' : 'A';
+    assert_token_error(authenticate(forged), RM_TOKEN_BAD_SIGNATURE, forged);
+    cr_assert_eq(authenticate(access), RM_OK);
+    free(forged);
+
+    /* Another ctx on another key does not share what this one verified. */
+    rm_ctx *other = make_ctx(NULL, "another-key-of-at-least-32-bytes-xxxxx", NULL, 0, 0, 0);
+    add_user(other, "alice", NULL, 0);
+    rm_principal *p = NULL;
+    assert_token_error(rm_token_authenticate(&p, other, access), RM_TOKEN_BAD_SIGNATURE, access);
+    cr_assert_null(p);
+    rm_ctx_free(other);
+
+    /* Deactivation after the token was remembered revokes it. */
+    clk.now_us += US;
+    cr_assert_eq(rm_user_deactivate(ctx, alice_id), RM_OK);
+    assert_token_error(authenticate(access), RM_TOKEN_REVOKED, NULL);
+    rm_token_pair_free(pair);
+}
+
+Test(token, remembered_token_expires_and_revokes_on_password_change)
+{
+    rm_token_pair *pair = obtain();
+    const char *access = rm_token_pair_access(pair);
+    cr_assert_eq(authenticate(access), RM_OK);
+    clk.now_us += 5 * US;
+    cr_assert_eq(authenticate(access), RM_OK);
+    cr_assert_eq(rm_user_set_password(ctx, alice_id, "a brand new passphrase"), RM_OK);
+    assert_token_error(authenticate(access), RM_TOKEN_REVOKED, NULL);
+    rm_token_pair_free(pair);
+
+    clk.now_us += 2 * US;
+    rm_token_pair *fresh = NULL;
+    cr_assert_eq(rm_token_login(&fresh, ctx, "alice", "a brand new passphrase"), RM_OK);
+    access = rm_token_pair_access(fresh);
+    cr_assert_eq(authenticate(access), RM_OK);
+    clk.now_us = (T0 + 7 + 300) * US; /* exp of a token issued at T0 + 7 */
+    assert_token_error(authenticate(access), RM_TOKEN_EXPIRED, access);
+    rm_token_pair_free(fresh);
+}
+
+/* More distinct tokens than the cache has slots: every one still verifies (evicted ones decode again),
+ * and a refused token is never remembered as good. */
+Test(token, many_tokens_and_refused_ones)
+{
+    enum { N = 3000 };
+    char **t = calloc(N, sizeof(*t));
+    for (int i = 0; i < N; i++)
+        t[i] = mint_std("access", T0 + 300 + i, T0, alice_id, KEY);
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < N; i++)
+            cr_assert_eq(authenticate(t[i]), RM_OK, "token %d, round %d", i, round);
+    char *wrong_key = mint_std("access", T0 + 300, T0, alice_id, OLD_KEY);
+    char *refresh_t = mint_std("refresh", T0 + 300, T0, alice_id, KEY);
+    for (int round = 0; round < 2; round++) {
+        assert_token_error(authenticate(wrong_key), RM_TOKEN_BAD_SIGNATURE, wrong_key);
+        assert_token_error(authenticate(refresh_t), RM_TOKEN_WRONG_TYPE, refresh_t);
+    }
+    free(wrong_key);
+    free(refresh_t);
+    for (int i = 0; i < N; i++)
+        free(t[i]);
+    free(t);
+}
