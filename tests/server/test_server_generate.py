@@ -153,6 +153,87 @@ def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
     assert canceled(gen_server) >= 1
 
 
+def read_http_response(s):
+    """(status, body) of one HTTP/1.1 response with a Content-Length, read from socket s."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection"
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(v) for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "content-length")
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection"
+        rest += chunk
+    return int(lines[0].split()[1]), rest[:length], rest[length:]
+
+
+def test_client_that_sends_more_while_waiting_keeps_its_generation(gen_server, fake):
+    # Data arriving on a waiting connection (a pipelined request) is not a departure: the generation
+    # finishes, its answer comes first, then the pipelined request's.
+    control(fake, "script", {"model": "*", "steps": [{"delay": 1}]})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not control(fake, "log"):
+            time.sleep(0.05)
+        assert control(fake, "log"), "the provider was never called"
+        s.sendall(b"GET /api/ai/models/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, answer, rest = read_http_response(s)
+        assert status == 201 and json.loads(answer)["resume_id"] > 0
+        s.settimeout(10)
+        status, models, _ = read_http_response_after(s, rest)
+        assert status == 200 and b"Deepseek" in models
+    assert [e["outcome"] for e in control(fake, "log")] == ["answered"]
+    assert resume_count(gen_server) == before + 1
+
+
+def read_http_response_after(s, already):
+    """read_http_response for a response whose first bytes were already read."""
+    class Prefixed:
+        def __init__(self):
+            self.pending = already
+
+        def recv(self, n):
+            if self.pending:
+                out, self.pending = self.pending, b""
+                return out
+            return s.recv(n)
+    return read_http_response(Prefixed())
+
+
+def test_client_that_half_closes_while_waiting_cancels_its_generation(gen_server, fake):
+    # A client that shuts down its sending side while waiting counts as gone, as one that closes.
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
+    before = resume_count(gen_server)
+    cancels = canceled(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not control(fake, "log"):
+            time.sleep(0.05)
+        assert control(fake, "log"), "the provider was never called"
+        s.shutdown(socket.SHUT_WR)
+        outcome = None
+        while time.monotonic() < deadline:
+            outcome = control(fake, "log")[0]["outcome"]
+            if outcome != "pending":
+                break
+            time.sleep(0.05)
+        assert outcome == "client_closed"  # the server aborted the provider request
+    while time.monotonic() < deadline and canceled(gen_server) == cancels:
+        time.sleep(0.05)
+    assert canceled(gen_server) == cancels + 1
+    assert resume_count(gen_server) == before
+
+
 def test_many_generations_at_once_all_succeed_while_other_requests_are_answered(gen_server, fake):
     # Started off the event threads (the intake thread) and spread over the transport's threads:
     # every one is answered with its own resume, and GETs are served while they wait on the provider.
