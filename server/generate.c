@@ -364,6 +364,91 @@ void srv_generate_stop(void)
     watch_ep = watch_wake = -1;
 }
 
+/* ---- answering finished generations, a few at a time ----
+ *
+ * libmicrohttpd handles every connection resumed since its last look in one pass of its event loop,
+ * and the other connections of that event thread wait for the whole pass. A thousand generations
+ * that finish within a few milliseconds (the provider answers them together) would make one pass
+ * of hundreds of answers, tens of milliseconds long. So at most RESUME_WINDOW finished generations
+ * are resumed and not yet answered at a time; the others wait in order, and each answer (or the end
+ * of its connection) lets the next one go. The event thread then answers a handful per pass,
+ * between its other connections' requests. */
+#define RESUME_WINDOW 16
+
+struct resume_wait {
+    struct srv_req *r;
+    struct resume_wait *next;
+};
+static pthread_mutex_t resume_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct resume_wait *resume_head, *resume_tail;
+static int resume_open; /* resumed, not yet answered */
+
+/* r's answer is in r->pending (stage 3) and its connection is suspended: resume it now, or after the
+ * generations ahead of it are answered. */
+static void gen_resume(struct srv_req *r)
+{
+    r->stage = 3;
+    r->resume_paced = 1;
+    struct resume_wait *w = NULL;
+    pthread_mutex_lock(&resume_lock);
+    if (resume_open >= RESUME_WINDOW) {
+        w = malloc(sizeof *w);
+        if (w) {
+            w->r = r;
+            w->next = NULL;
+            if (resume_tail)
+                resume_tail->next = w;
+            else
+                resume_head = w;
+            resume_tail = w;
+            r->resume_slot = 0;
+        }
+    }
+    if (!w) { /* a free place in the window (or no memory to wait: answer it now, over the window) */
+        resume_open++;
+        r->resume_slot = 1;
+    }
+    pthread_mutex_unlock(&resume_lock);
+    if (!w)
+        MHD_resume_connection(r->conn);
+}
+
+void srv_generate_answered(struct srv_req *r)
+{
+    if (!r->resume_paced) /* set before the connection was resumed, never cleared */
+        return;
+    struct resume_wait *next = NULL;
+    pthread_mutex_lock(&resume_lock);
+    if (r->resume_slot) {
+        r->resume_slot = 0;
+        next = resume_head;
+        if (next) { /* the place passes to the next one in line */
+            resume_head = next->next;
+            if (!resume_head)
+                resume_tail = NULL;
+            next->r->resume_slot = 1;
+        } else {
+            resume_open--;
+        }
+    } else { /* still waiting in line (its connection ended while the daemon stops): leave the line */
+        for (struct resume_wait **pp = &resume_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
+            if ((*pp)->r == r) {
+                struct resume_wait *gone = *pp;
+                *pp = gone->next;
+                if (resume_tail == gone)
+                    resume_tail = prev;
+                free(gone);
+                break;
+            }
+    }
+    r->resume_paced = 0;
+    pthread_mutex_unlock(&resume_lock);
+    if (next) {
+        MHD_resume_connection(next->r->conn);
+        free(next);
+    }
+}
+
 /* ---- the handler ---- */
 
 static void render_outcome(struct srv_reply *out, int status, const rm_ai_result *result, const rm_error *err)
@@ -402,8 +487,7 @@ static void gen_done(void *userdata, int status, rm_ai_result *result, const rm_
     gen_unlink_locked(g);
     gen_release_locked(g);
     pthread_mutex_unlock(&gen_lock);
-    r->stage = 3;
-    MHD_resume_connection(r->conn);
+    gen_resume(r);
 }
 
 /* The metrics label of a model's provider. Remembered per model name while the models' data
@@ -706,10 +790,8 @@ static void gen_start(struct srv_req *r, struct srv_reply *out, int streaming)
     }
     return;
 early:
-    if (!streaming) { /* the answer is in r->pending: wake the suspended connection */
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
-    }
+    if (!streaming) /* the answer is in r->pending: wake the suspended connection */
+        gen_resume(r);
 }
 
 static void gen_start_job(void *arg)
@@ -718,8 +800,7 @@ static void gen_start_job(void *arg)
     if (atomic_load(&intake_refuse)) {
         srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
         r->pending.close = 1;
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
+        gen_resume(r);
         return;
     }
     gen_start(r, &r->pending, 0);
@@ -741,7 +822,6 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out)
     if (intake_submit(r) != 0) {
         srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
         r->pending.close = 1;
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
+        gen_resume(r);
     }
 }

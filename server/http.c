@@ -999,7 +999,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (r->stage == 3) {
         struct srv_reply out = r->pending;
         memset(&r->pending, 0, sizeof r->pending);
-        return send_reply(r, &out);
+        enum MHD_Result ret = send_reply(r, &out);
+        srv_generate_answered(r);
+        return ret;
     }
     if (r->stage != 1)
         return MHD_YES;
@@ -1084,6 +1086,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
         status = 499;
     if (!r->ip[0])
         client_ip(r);
+    srv_generate_answered(r); /* a resumed generation whose connection ended before its answer */
     srv_metrics_observe(r->route ? (int)(r->route - srv_routes) : -1, status, dur);
     if (s->cfg->access_log)
         log_line(r, status, (double)dur / 1e6);

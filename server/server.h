@@ -152,6 +152,8 @@ struct srv_req {
     size_t bytes_sent;
     int64_t user_id;                /* for the access log; 0 anonymous */
     struct gen *gen;                /* an AI generation in flight (generate.c) */
+    int resume_paced;               /* answered through generate.c's window of resumed generations */
+    int resume_slot;                /* holds a place in that window (else waits in its line) */
     char *idempotency_key;
 };
 
@@ -246,6 +248,9 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out);
 int srv_generate_start(void);
 void srv_generate_cancel_all(void);
 void srv_generate_stop(void);
+/* A resumed generation was answered, or its connection ended: the next finished one may be resumed.
+ * Called by http.c for every request (does nothing for others). */
+void srv_generate_answered(struct srv_req *r);
 /* Append the generation counters in Prometheus text to buf; returns the bytes written. */
 size_t srv_generate_metrics(char *buf, size_t cap);
 

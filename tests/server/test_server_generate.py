@@ -257,6 +257,37 @@ def test_many_generations_at_once_all_succeed_while_other_requests_are_answered(
     assert resume_count(gen_server) == before + 40
 
 
+def test_generations_of_clients_that_left_do_not_hold_up_later_ones(gen_server, fake):
+    # Finished generations are answered a few at a time (a window of 16): those of clients that left
+    # must give their place back, or the generations after them would never be answered.
+    n = 40
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}] * n})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        socks.append(s)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(control(fake, "log")) < n:
+        time.sleep(0.05)
+    assert len(control(fake, "log")) == n, "the generations did not reach the provider together"
+    for s in socks:
+        s.close()
+    while time.monotonic() < deadline and any(e["outcome"] == "pending" for e in control(fake, "log")):
+        time.sleep(0.05)
+    assert all(e["outcome"] == "client_closed" for e in control(fake, "log"))
+    control(fake, "reset", {})
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(lambda i: gen_server.post("/api/ai/generate/", json={
+            "model": "Deepseek", "user_input": INPUT, "title": f"After {i}"}), range(n)))
+    assert [a.status_code for a in answers] == [201] * n
+    assert resume_count(gen_server) == before + n
+
+
 def sse_events(raw):
     events = []
     for block in raw.split("\n\n"):
