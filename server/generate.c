@@ -797,6 +797,10 @@ early:
 static void gen_start_job(void *arg)
 {
     struct srv_req *r = arg;
+    if (srv_parse_body(r, &r->pending)) { /* the answer any endpoint gives for that body */
+        gen_resume(r);
+        return;
+    }
     if (atomic_load(&intake_refuse)) {
         srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
         r->pending.close = 1;
@@ -809,13 +813,14 @@ static void gen_start_job(void *arg)
 void srv_h_generate(struct srv_req *r, struct srv_reply *out)
 {
     if (wants_stream(r)) { /* the streamed response is created here, on the event thread */
-        gen_start(r, out, 1);
+        if (!srv_parse_body(r, out))
+            gen_start(r, out, 1);
         return;
     }
-    /* The rest — model lookup, policy, quota, building the provider call — runs on the intake
-     * thread, so that a thousand generations arriving at once do not hold up the event threads'
-     * other connections (a GET behind them in the same epoll batch waited for all of them). Not the
-     * worker pool: its nice-10 workers starve while the event threads are saturated. */
+    /* The rest — parsing the body, model lookup, policy, quota, building the provider call — runs
+     * on the intake thread, so that a thousand generations arriving at once do not hold up the event
+     * threads' other connections (a GET behind them in the same epoll batch waited for all of them).
+     * Not the worker pool: its nice-10 workers starve while the event threads are saturated. */
     r->stage = 2;
     MHD_suspend_connection(r->conn);
     out->suspended = 1;

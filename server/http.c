@@ -586,8 +586,7 @@ static int parse_multipart(struct srv_req *r)
     return rc;
 }
 
-/* Parse the body into r->fields. 0 ok; 1: *out holds the error answer. */
-static int parse_body(struct srv_req *r, struct srv_reply *out)
+int srv_parse_body(struct srv_req *r, struct srv_reply *out)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int rc;
@@ -924,7 +923,7 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
         srv_reply_detail(out, 405, msg);
         return;
     }
-    if ((m & (M_POST | M_PUT | M_PATCH)) && parse_body(r, out))
+    if ((m & (M_POST | M_PUT | M_PATCH)) && !(m == M_POST && rt->handler_parses_body) && srv_parse_body(r, out))
         return;
     if (rt->async_methods & m) {
         *async_out = h;

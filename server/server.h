@@ -103,6 +103,8 @@ struct srv_route {
     const char *tag;           /* OpenAPI tag */
     const char *summary;
     srv_handler get, post, put, patch, del;
+    int handler_parses_body;   /* the POST handler parses the body itself (srv_parse_body), e.g. on
+                                  another thread; the checks before it are the same */
 };
 
 extern const struct srv_route srv_routes[];
@@ -162,6 +164,9 @@ void srv_reply_json(struct srv_reply *out, unsigned status, char *json_malloced)
 void srv_reply_lib(struct srv_reply *out, unsigned status, char *json_rm_owned);
 void srv_reply_static(struct srv_reply *out, unsigned status, const char *json);
 void srv_reply_detail(struct srv_reply *out, unsigned status, const char *detail);
+/* Parse the body into r->fields by its Content-Type (JSON, form, multipart). 0 ok; 1: *out holds the
+ * error answer (400, 415). Any thread may call it while the connection is suspended. */
+int srv_parse_body(struct srv_req *r, struct srv_reply *out);
 /* Map the calling thread's last library error to an HTTP answer (400 field errors, 404, …). */
 void srv_reply_error(struct srv_reply *out, int status);
 /* The same for an error passed explicitly (completion callbacks). */

@@ -86,6 +86,30 @@ def test_validation_and_policy_errors(gen_server):
     assert r.status_code == 400 and r.json()["user_input"] == ["This field is required."]
 
 
+def test_body_errors_are_the_ones_of_every_other_endpoint(gen_server):
+    # The body of a plain generation is parsed on the intake thread, a streamed one's on the event
+    # thread: both answer exactly what any other endpoint answers for the same body.
+    bodies = [
+        ({"Content-Type": "application/json"}, b'{"model": "Deepseek", "user_input": '),  # broken JSON
+        ({"Content-Type": "application/json"}, b'["not", "an", "object"]'),
+        ({"Content-Type": "application/json"}, b"\xff\xfe not utf-8"),
+        ({"Content-Type": "text/plain"}, b"model=Deepseek"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"model=%zz"),
+    ]
+    for headers, data in bodies:
+        other = gen_server.post("/api/auth/token/refresh/", headers=headers, data=data)
+        assert other.status_code in (400, 415), (data, other.status_code, other.text)
+        for accept in ({}, {"Accept": "text/event-stream"}):
+            r = gen_server.post("/api/ai/generate/", headers={**headers, **accept}, data=data)
+            assert (r.status_code, r.json()) == (other.status_code, other.json()), (data, accept)
+            assert r.headers["Content-Type"] == "application/json"
+    # a form body is parsed like JSON: the same field errors
+    r = gen_server.post("/api/ai/generate/", data={"model": "gpt-99", "user_input": "too short"})
+    assert r.status_code == 400
+    assert r.json() == {"model": ["This model is not valid or is currently disabled."],
+                        "user_input": ["Ensure this field has at least 50 characters."]}
+
+
 def test_daily_limit_is_enforced(gen_server):
     _, tok, _ = gen_server.new_user()
     codes = [gen_server.post("/api/ai/generate/", token=tok, json={"model": "Gemini", "user_input": INPUT}).status_code
