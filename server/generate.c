@@ -1,38 +1,50 @@
 /*
  * POST /api/ai/generate/ on top of rm_ai_generate_async(): the connection is suspended while the
  * provider works (no HTTP thread waits), and resumed from the completion callback. A watcher thread
- * looks at the sockets of suspended generations (libmicrohttpd does not poll suspended connections)
+ * watches the sockets of generations in flight (libmicrohttpd does not poll suspended connections)
  * and cancels the generation of a client that went away, so no provider call and no resume are left
- * behind for nobody.
+ * behind for nobody. It waits on an epoll set of those sockets (edge-triggered: a socket is looked at
+ * when something arrives on it, a close or data), so its cost follows what clients do, not how many
+ * generations are in flight.
  */
 #include "server.h"
 
 #include <microhttpd.h>
-#include <poll.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <resumate/ai.h>
 
 /* A generation in flight. Two references: the completion callback's and the starting handler's
- * (plus one held briefly by the watcher while it cancels). */
+ * (plus one held briefly by the watcher while it cancels); the job goes with the last of them. The
+ * struct itself also stays while it is `retired`: the watcher may still hold an epoll event that
+ * points at it, and frees it after handling the events of that wake-up. */
 struct gen {
     struct gen *next, *prev;  /* in gen_list while linked (not done) */
+    struct gen *rnext;        /* in gen_retired while retired */
     rm_ai_job *job;
-    int fd;
+    int fd;                /* the client's socket; -1 when unknown */
+    int watched;           /* fd is in the watcher's epoll set */
+    int retired;           /* unwatched, waiting for the watcher to let go of the struct */
     int done;
     int refs;
     int provider;          /* index into provider_names */
 };
 
 static pthread_mutex_t gen_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t gen_cond = PTHREAD_COND_INITIALIZER;
 static struct gen *gen_list;
+static struct gen *gen_retired;  /* unwatched gens the watcher has not let go of yet */
 static pthread_t watcher;
 static int watcher_running, watcher_stop;
+static int watch_ep = -1;        /* epoll set of the watched client sockets */
+static int watch_wake = -1;      /* eventfd: wakes the watcher (stop, first generation after idle) */
+static int watcher_idle;         /* the watcher sleeps without a timeout */
 
 /* Plain generations waiting for the intake thread, oldest first. */
 struct intake {
@@ -92,8 +104,45 @@ static void gen_release_locked(struct gen *g)
 {
     if (--g->refs == 0) {
         rm_ai_job_free(g->job);
-        free(g);
+        g->job = NULL;
+        if (!g->watched && !g->retired)
+            free(g);
     }
+}
+
+static void watcher_wake(void)
+{
+    uint64_t one = 1;
+    ssize_t n = write(watch_wake, &one, sizeof one);
+    (void)n; /* EAGAIN: the counter is already nonzero, the watcher will wake anyway */
+}
+
+/* Watch g's socket for its client leaving. Best effort: without it the generation just runs on. */
+static void gen_watch_locked(struct gen *g)
+{
+    if (g->fd < 0 || watch_ep < 0)
+        return;
+    struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = g };
+    if (epoll_ctl(watch_ep, EPOLL_CTL_ADD, g->fd, &ev) == 0) {
+        g->watched = 1;
+        if (watcher_idle) { /* it sleeps without a timeout: it must come back to let go of retired gens */
+            watcher_idle = 0;
+            watcher_wake();
+        }
+    }
+}
+
+/* Stop watching g's socket, while it is still open (before the connection is resumed or closed).
+ * The watcher lets go of the struct after the events of its current wake-up. */
+static void gen_unwatch_locked(struct gen *g)
+{
+    if (!g->watched)
+        return;
+    (void)epoll_ctl(watch_ep, EPOLL_CTL_DEL, g->fd, NULL);
+    g->watched = 0;
+    g->retired = 1;
+    g->rnext = gen_retired;
+    gen_retired = g;
 }
 
 /* Cancel generations the caller took a reference on, then drop those references. Called and returns with
@@ -130,74 +179,73 @@ static void gen_unlink_locked(struct gen *g)
         g->next = g->prev = NULL;
     }
     g->done = 1;
+    gen_unwatch_locked(g);
 }
 
-/* Whether the peer closed its end (EOF) or the socket failed, from poll()'s answer for its socket. */
-static int peer_gone(const struct pollfd *p)
+/* Whether the peer closed its end (EOF, a half-close counts) or the socket failed, from the events
+ * epoll reported for its socket. Data that arrived (a pipelined request) is not a departure. */
+static int peer_gone(int fd, uint32_t events)
 {
-    if (p->revents & (POLLERR | POLLHUP | POLLNVAL | POLLRDHUP))
+    if (events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))
         return 1;
-    if (p->revents & POLLIN) {
+    if (events & EPOLLIN) {
         char c;
-        ssize_t n = recv(p->fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
-        return n == 0;
+        ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
     }
     return 0;
+}
+
+/* Let go of the structs of unwatched generations. Called with gen_lock held, after the events of a
+ * wake-up are handled: none of those events can point at them any more. */
+static void gen_free_retired_locked(void)
+{
+    while (gen_retired) {
+        struct gen *g = gen_retired;
+        gen_retired = g->rnext;
+        g->retired = 0;
+        g->rnext = NULL;
+        if (g->refs == 0)
+            free(g);
+    }
 }
 
 static void *watch_main(void *unused)
 {
     (void)unused;
-    struct pollfd *fds = NULL;
-    struct gen **gens = NULL;
-    size_t cap = 0;
+    enum { MAXEV = 64 };
+    struct epoll_event evs[MAXEV];
     pthread_mutex_lock(&gen_lock);
     while (!watcher_stop) {
-        /* One poll() for every suspended socket (not one system call each): the sockets stay open
-         * while their generation is linked, and the lock is held throughout. */
-        size_t nfds = 0;
-        for (struct gen *g = gen_list; g; g = g->next) {
-            if (g->done || !g->job || g->fd < 0)
+        /* Without generations in flight or retired, sleep until woken; else come back within 100 ms
+         * to let go of the retired ones (an epoll_wait with nothing ready costs next to nothing). */
+        int timeout = gen_list || gen_retired ? 100 : -1;
+        watcher_idle = timeout < 0;
+        pthread_mutex_unlock(&gen_lock);
+        int n = epoll_wait(watch_ep, evs, MAXEV, timeout);
+        pthread_mutex_lock(&gen_lock);
+        watcher_idle = 0;
+        struct gen *cancel[MAXEV];
+        int nc = 0;
+        for (int i = 0; i < n; i++) {
+            struct gen *g = evs[i].data.ptr;
+            if (!g) { /* the eventfd */
+                uint64_t v;
+                ssize_t r = read(watch_wake, &v, sizeof v);
+                (void)r;
                 continue;
-            if (nfds == cap) {
-                size_t c = cap ? cap * 2 : 256;
-                struct pollfd *nf = realloc(fds, c * sizeof *nf);
-                if (nf)
-                    fds = nf;
-                struct gen **ng = nf ? realloc(gens, c * sizeof *ng) : NULL;
-                if (ng)
-                    gens = ng;
-                if (!nf || !ng)
-                    break; /* out of memory: watch the ones that fit, the rest on a later pass */
-                cap = c;
             }
-            fds[nfds] = (struct pollfd){ .fd = g->fd, .events = POLLIN | POLLRDHUP };
-            gens[nfds++] = g;
+            if (!g->watched || g->done || !g->job || !peer_gone(g->fd, evs[i].events))
+                continue;
+            gen_unwatch_locked(g); /* cancel once */
+            g->refs++;
+            cancel[nc++] = g;
         }
-        struct gen *cancel[64];
-        int n = 0;
-        if (nfds && poll(fds, (nfds_t)nfds, 0) > 0)
-            for (size_t i = 0; i < nfds && n < 64; i++)
-                if (fds[i].revents && peer_gone(&fds[i])) {
-                    struct gen *g = gens[i];
-                    g->refs++;
-                    g->fd = -1; /* cancel once */
-                    cancel[n++] = g;
-                }
-        gen_cancel_release_locked(cancel, n);
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += 100 * 1000 * 1000;
-        if (until.tv_nsec >= 1000000000) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000;
-        }
-        if (!watcher_stop)
-            pthread_cond_timedwait(&gen_cond, &gen_lock, &until);
+        gen_cancel_release_locked(cancel, nc);
+        gen_free_retired_locked();
     }
+    gen_free_retired_locked();
     pthread_mutex_unlock(&gen_lock);
-    free(fds);
-    free(gens);
     return NULL;
 }
 
@@ -254,8 +302,18 @@ static int intake_submit(struct srv_req *r)
 int srv_generate_start(void)
 {
     watcher_stop = 0;
-    if (pthread_create(&watcher, NULL, watch_main, NULL))
+    watch_ep = epoll_create1(EPOLL_CLOEXEC);
+    watch_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
+    if (watch_ep < 0 || watch_wake < 0 || epoll_ctl(watch_ep, EPOLL_CTL_ADD, watch_wake, &ev) != 0 ||
+        pthread_create(&watcher, NULL, watch_main, NULL)) {
+        if (watch_ep >= 0)
+            close(watch_ep);
+        if (watch_wake >= 0)
+            close(watch_wake);
+        watch_ep = watch_wake = -1;
         return -1;
+    }
     watcher_running = 1;
     intake_stop = 0;
     atomic_store(&intake_refuse, 0);
@@ -297,10 +355,98 @@ void srv_generate_stop(void)
         return;
     pthread_mutex_lock(&gen_lock);
     watcher_stop = 1;
-    pthread_cond_broadcast(&gen_cond);
+    watcher_wake();
     pthread_mutex_unlock(&gen_lock);
     pthread_join(watcher, NULL);
     watcher_running = 0;
+    close(watch_ep);
+    close(watch_wake);
+    watch_ep = watch_wake = -1;
+}
+
+/* ---- answering finished generations, a few at a time ----
+ *
+ * libmicrohttpd handles every connection resumed since its last look in one pass of its event loop,
+ * and the other connections of that event thread wait for the whole pass. A thousand generations
+ * that finish within a few milliseconds (the provider answers them together) would make one pass
+ * of hundreds of answers, tens of milliseconds long. So at most RESUME_WINDOW finished generations
+ * are resumed and not yet answered at a time; the others wait in order, and each answer (or the end
+ * of its connection) lets the next one go. The event thread then answers a handful per pass,
+ * between its other connections' requests. */
+#define RESUME_WINDOW 16
+
+struct resume_wait {
+    struct srv_req *r;
+    struct resume_wait *next;
+};
+static pthread_mutex_t resume_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct resume_wait *resume_head, *resume_tail;
+static int resume_open; /* resumed, not yet answered */
+
+/* r's answer is in r->pending (stage 3) and its connection is suspended: resume it now, or after the
+ * generations ahead of it are answered. */
+static void gen_resume(struct srv_req *r)
+{
+    r->stage = 3;
+    r->resume_paced = 1;
+    struct resume_wait *w = NULL;
+    pthread_mutex_lock(&resume_lock);
+    if (resume_open >= RESUME_WINDOW) {
+        w = malloc(sizeof *w);
+        if (w) {
+            w->r = r;
+            w->next = NULL;
+            if (resume_tail)
+                resume_tail->next = w;
+            else
+                resume_head = w;
+            resume_tail = w;
+            r->resume_slot = 0;
+        }
+    }
+    if (!w) { /* a free place in the window (or no memory to wait: answer it now, over the window) */
+        resume_open++;
+        r->resume_slot = 1;
+    }
+    pthread_mutex_unlock(&resume_lock);
+    if (!w)
+        MHD_resume_connection(r->conn);
+}
+
+void srv_generate_answered(struct srv_req *r)
+{
+    if (!r->resume_paced) /* set before the connection was resumed, never cleared */
+        return;
+    struct resume_wait *next = NULL;
+    pthread_mutex_lock(&resume_lock);
+    if (r->resume_slot) {
+        r->resume_slot = 0;
+        next = resume_head;
+        if (next) { /* the place passes to the next one in line */
+            resume_head = next->next;
+            if (!resume_head)
+                resume_tail = NULL;
+            next->r->resume_slot = 1;
+        } else {
+            resume_open--;
+        }
+    } else { /* still waiting in line (its connection ended while the daemon stops): leave the line */
+        for (struct resume_wait **pp = &resume_head, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next)
+            if ((*pp)->r == r) {
+                struct resume_wait *gone = *pp;
+                *pp = gone->next;
+                if (resume_tail == gone)
+                    resume_tail = prev;
+                free(gone);
+                break;
+            }
+    }
+    r->resume_paced = 0;
+    pthread_mutex_unlock(&resume_lock);
+    if (next) {
+        MHD_resume_connection(next->r->conn);
+        free(next);
+    }
 }
 
 /* ---- the handler ---- */
@@ -341,8 +487,7 @@ static void gen_done(void *userdata, int status, rm_ai_result *result, const rm_
     gen_unlink_locked(g);
     gen_release_locked(g);
     pthread_mutex_unlock(&gen_lock);
-    r->stage = 3;
-    MHD_resume_connection(r->conn);
+    gen_resume(r);
 }
 
 /* The metrics label of a model's provider. Remembered per model name while the models' data
@@ -540,6 +685,7 @@ static void stream_free(void *cls)
     pthread_mutex_unlock(&st->lock);
     pthread_mutex_lock(&gen_lock);
     struct gen *g = st->g;
+    gen_unwatch_locked(g); /* libmicrohttpd closes the socket after this */
     rm_ai_job *job = cancel && !g->done ? g->job : NULL;
     if (job)
         g->refs++;
@@ -603,6 +749,7 @@ static void gen_start(struct srv_req *r, struct srv_reply *out, int streaming)
     }
     pthread_mutex_lock(&gen_lock);
     gen_link_locked(g);
+    gen_watch_locked(g);
     pthread_mutex_unlock(&gen_lock);
 
     rm_ai_job *job = NULL;
@@ -643,20 +790,21 @@ static void gen_start(struct srv_req *r, struct srv_reply *out, int streaming)
     }
     return;
 early:
-    if (!streaming) { /* the answer is in r->pending: wake the suspended connection */
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
-    }
+    if (!streaming) /* the answer is in r->pending: wake the suspended connection */
+        gen_resume(r);
 }
 
 static void gen_start_job(void *arg)
 {
     struct srv_req *r = arg;
+    if (srv_parse_body(r, &r->pending)) { /* the answer any endpoint gives for that body */
+        gen_resume(r);
+        return;
+    }
     if (atomic_load(&intake_refuse)) {
         srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
         r->pending.close = 1;
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
+        gen_resume(r);
         return;
     }
     gen_start(r, &r->pending, 0);
@@ -665,20 +813,20 @@ static void gen_start_job(void *arg)
 void srv_h_generate(struct srv_req *r, struct srv_reply *out)
 {
     if (wants_stream(r)) { /* the streamed response is created here, on the event thread */
-        gen_start(r, out, 1);
+        if (!srv_parse_body(r, out))
+            gen_start(r, out, 1);
         return;
     }
-    /* The rest — model lookup, policy, quota, building the provider call — runs on the intake
-     * thread, so that a thousand generations arriving at once do not hold up the event threads'
-     * other connections (a GET behind them in the same epoll batch waited for all of them). Not the
-     * worker pool: its nice-10 workers starve while the event threads are saturated. */
+    /* The rest — parsing the body, model lookup, policy, quota, building the provider call — runs
+     * on the intake thread, so that a thousand generations arriving at once do not hold up the event
+     * threads' other connections (a GET behind them in the same epoll batch waited for all of them).
+     * Not the worker pool: its nice-10 workers starve while the event threads are saturated. */
     r->stage = 2;
     MHD_suspend_connection(r->conn);
     out->suspended = 1;
     if (intake_submit(r) != 0) {
         srv_reply_static(&r->pending, 503, "{\"detail\": \"The server is shutting down.\"}");
         r->pending.close = 1;
-        r->stage = 3;
-        MHD_resume_connection(r->conn);
+        gen_resume(r);
     }
 }

@@ -586,8 +586,7 @@ static int parse_multipart(struct srv_req *r)
     return rc;
 }
 
-/* Parse the body into r->fields. 0 ok; 1: *out holds the error answer. */
-static int parse_body(struct srv_req *r, struct srv_reply *out)
+int srv_parse_body(struct srv_req *r, struct srv_reply *out)
 {
     const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Content-Type");
     int rc;
@@ -924,7 +923,7 @@ static void handle(struct srv_req *r, struct srv_reply *out, srv_handler *async_
         srv_reply_detail(out, 405, msg);
         return;
     }
-    if ((m & (M_POST | M_PUT | M_PATCH)) && parse_body(r, out))
+    if ((m & (M_POST | M_PUT | M_PATCH)) && !(m == M_POST && rt->handler_parses_body) && srv_parse_body(r, out))
         return;
     if (rt->async_methods & m) {
         *async_out = h;
@@ -999,7 +998,9 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     if (r->stage == 3) {
         struct srv_reply out = r->pending;
         memset(&r->pending, 0, sizeof r->pending);
-        return send_reply(r, &out);
+        enum MHD_Result ret = send_reply(r, &out);
+        srv_generate_answered(r);
+        return ret;
     }
     if (r->stage != 1)
         return MHD_YES;
@@ -1084,6 +1085,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **req_cls, en
         status = 499;
     if (!r->ip[0])
         client_ip(r);
+    srv_generate_answered(r); /* a resumed generation whose connection ended before its answer */
     srv_metrics_observe(r->route ? (int)(r->route - srv_routes) : -1, status, dur);
     if (s->cfg->access_log)
         log_line(r, status, (double)dur / 1e6);

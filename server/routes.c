@@ -656,7 +656,7 @@ const struct srv_route srv_routes[] = {
       .post = h_blacklist },
     { "/api/ai/models/", M_GET, 0, AUTH_OPTIONAL, 0, 0, "ai", "List the active AI models", .get = h_models },
     { "/api/ai/generate/", M_POST, 0, AUTH_OPTIONAL, 0, 0, "ai", "Generate a resume with an AI model",
-      .post = srv_h_generate },
+      .post = srv_h_generate, .handler_parses_body = 1 },
     { "/api/resumes/", M_GET | M_POST, 0, AUTH_REQUIRED, 0, 0, "resumes", "List or create resumes",
       .get = h_resume_list, .post = h_resume_create },
     { "/api/resumes/{id}/", M_GET | M_PUT | M_PATCH | M_DELETE, 0, AUTH_REQUIRED, 0, 0, "resumes",

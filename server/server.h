@@ -103,6 +103,8 @@ struct srv_route {
     const char *tag;           /* OpenAPI tag */
     const char *summary;
     srv_handler get, post, put, patch, del;
+    int handler_parses_body;   /* the POST handler parses the body itself (srv_parse_body), e.g. on
+                                  another thread; the checks before it are the same */
 };
 
 extern const struct srv_route srv_routes[];
@@ -152,6 +154,8 @@ struct srv_req {
     size_t bytes_sent;
     int64_t user_id;                /* for the access log; 0 anonymous */
     struct gen *gen;                /* an AI generation in flight (generate.c) */
+    int resume_paced;               /* answered through generate.c's window of resumed generations */
+    int resume_slot;                /* holds a place in that window (else waits in its line) */
     char *idempotency_key;
 };
 
@@ -160,6 +164,9 @@ void srv_reply_json(struct srv_reply *out, unsigned status, char *json_malloced)
 void srv_reply_lib(struct srv_reply *out, unsigned status, char *json_rm_owned);
 void srv_reply_static(struct srv_reply *out, unsigned status, const char *json);
 void srv_reply_detail(struct srv_reply *out, unsigned status, const char *detail);
+/* Parse the body into r->fields by its Content-Type (JSON, form, multipart). 0 ok; 1: *out holds the
+ * error answer (400, 415). Any thread may call it while the connection is suspended. */
+int srv_parse_body(struct srv_req *r, struct srv_reply *out);
 /* Map the calling thread's last library error to an HTTP answer (400 field errors, 404, …). */
 void srv_reply_error(struct srv_reply *out, int status);
 /* The same for an error passed explicitly (completion callbacks). */
@@ -246,6 +253,9 @@ void srv_h_generate(struct srv_req *r, struct srv_reply *out);
 int srv_generate_start(void);
 void srv_generate_cancel_all(void);
 void srv_generate_stop(void);
+/* A resumed generation was answered, or its connection ended: the next finished one may be resumed.
+ * Called by http.c for every request (does nothing for others). */
+void srv_generate_answered(struct srv_req *r);
 /* Append the generation counters in Prometheus text to buf; returns the bytes written. */
 size_t srv_generate_metrics(char *buf, size_t cap);
 

@@ -8,7 +8,10 @@
 # BENCH_CLIENTS (50) and BENCH_DURATION (20 s) for the closed-loop run, BENCH_AUTH (anon | jwt),
 # BENCH_PORT (18720, the server), BENCH_FAKE_PORT (0 = any free port, the fake provider),
 # MODELS_DURATION (5s, GET models alone), DURING_DURATION (3s, GET models during
-# the burst), SERVER_THREADS (the server's --threads, default its own default: CPUs).
+# the burst), SERVER_THREADS (the server's --threads, default its own default: CPUs),
+# MODELS_TARGET (self | idle: idle sends both GET models phases to a second resumate-server on
+# BENCH_PORT+1 that takes no generation; its ratio is the machine's floor — what the burst costs a
+# server that does none of its work — printed for information, not checked).
 #
 # 1. bench/ai/fake_provider.py (asyncio, keep-alive) answers chat completions after BENCH_DELAY s;
 #    the server's seeded "Deepseek" model (open_router, public) points at it through
@@ -32,6 +35,7 @@ DELAY=${BENCH_DELAY:-2.0}
 CLIENTS=${BENCH_CLIENTS:-50}
 DURATION=${BENCH_DURATION:-20}
 AUTH=${BENCH_AUTH:-anon}
+MODELS_TARGET=${MODELS_TARGET:-self}
 PORT=${BENCH_PORT:-18720}
 FAKE_PORT_WANTED=${BENCH_FAKE_PORT:-0}
 MODELS_DURATION=${MODELS_DURATION:-5s}
@@ -43,6 +47,7 @@ for tool in wrk curl python3; do
 done
 [ -x "$SERVER" ] || { echo "run.sh: build resumate-server first ($SERVER)" >&2; exit 1; }
 case "$AUTH" in anon | jwt) ;; *) echo "run.sh: BENCH_AUTH is anon or jwt" >&2; exit 2 ;; esac
+case "$MODELS_TARGET" in self | idle) ;; *) echo "run.sh: MODELS_TARGET is self or idle" >&2; exit 2 ;; esac
 
 # Every generation holds a client socket, a provider socket and the fake's socket: raise the fd limit.
 NOFILE=$(ulimit -Hn)
@@ -52,9 +57,9 @@ ulimit -n "$NOFILE"
 [ "$NOFILE" -ge $((3 * N + 256)) ] || echo "run.sh: warning: fd limit $NOFILE is low for $N generations" >&2
 
 WORK=$(mktemp -d /tmp/resumate-aibench.XXXXXX)
-SERVER_PID="" FAKE_PID="" WRK_PID="" LOAD_PID=""
+SERVER_PID="" FAKE_PID="" WRK_PID="" LOAD_PID="" IDLE_PID=""
 cleanup() {
-  for pid in $LOAD_PID $WRK_PID $SERVER_PID $FAKE_PID; do
+  for pid in $LOAD_PID $WRK_PID $SERVER_PID $IDLE_PID $FAKE_PID; do
     kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
   done
   rm -rf "$WORK"
@@ -88,6 +93,20 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 curl -sf "$BASE/healthz" >/dev/null || { echo "run.sh: the server did not start" >&2; exit 1; }
+MODELS_URL=$BASE/api/ai/models/
+if [ "$MODELS_TARGET" = idle ]; then
+  env -i PATH="$PATH" HOME="$WORK" \
+    DATABASE_URL="sqlite:///$WORK/idle.sqlite3" SECRET_KEY="bench-secret-key-idle-$(date +%s%N)-not-for-production" \
+    THROTTLE_ANON=100000000/s THROTTLE_USER=100000000/s THROTTLE_AUTH=100000000/s \
+    "$SERVER" --bind 127.0.0.1 --port $((PORT + 1)) "${THREAD_ARGS[@]}" 2>/dev/null &
+  IDLE_PID=$!
+  MODELS_URL=http://127.0.0.1:$((PORT + 1))/api/ai/models/
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -sf "http://127.0.0.1:$((PORT + 1))/healthz" >/dev/null || { echo "run.sh: the idle server did not start" >&2; exit 1; }
+fi
 
 TOKEN=""
 if [ "$AUTH" = jwt ]; then
@@ -114,7 +133,7 @@ print("%.3f" % (n * {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 6e4}[u]))' "$1"
 }
 
 # ---- GET models alone ----
-wrk -t1 -c8 -d"$MODELS_DURATION" --latency "$BASE/api/ai/models/" >"$WORK/models_alone"
+wrk -t1 -c8 -d"$MODELS_DURATION" --latency "$MODELS_URL" >"$WORK/models_alone"
 
 # ---- the burst, with GET models alongside ----
 mkfifo "$WORK/go"
@@ -127,7 +146,7 @@ for _ in $(seq 600); do
   sleep 0.05
 done
 grep -q '^connected' "$WORK/burst.err" || { echo "run.sh: the load client did not connect" >&2; cat "$WORK/burst.err" >&2; exit 1; }
-wrk -t1 -c8 -d"$DURING_DURATION" --latency "$BASE/api/ai/models/" >"$WORK/models_during" &
+wrk -t1 -c8 -d"$DURING_DURATION" --latency "$MODELS_URL" >"$WORK/models_during" &
 WRK_PID=$!
 sleep 0.2
 echo go >"$WORK/go"
@@ -152,7 +171,8 @@ DURING_MS=$(to_ms "$(wrk_p99 "$WORK/models_during")")
 
 echo "bench/ai/run.sh: $N concurrent generations ($AUTH, model Deepseek -> fake provider, ${DELAY} s latency), then $CLIENTS clients x ${DURATION} s; $(nproc) CPUs, loopback"
 python3 - "$N" "$DELAY" "$CLIENTS" "$HWM_BURST" "$HWM_ALL" "$RSS_END" "$ALONE_MS" "$DURING_MS" \
-  "$(wrk_rps "$WORK/models_alone")" "$(wrk_rps "$WORK/models_during")" "$WORK/burst" "$WORK/closed" "$STATS" <<'EOF'
+  "$(wrk_rps "$WORK/models_alone")" "$(wrk_rps "$WORK/models_during")" "$WORK/burst" "$WORK/closed" "$STATS" \
+  "$MODELS_TARGET" <<'EOF'
 import json, sys
 n, delay, clients = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
 hwm_burst, hwm_all, rss_end = (int(x) / 1024.0 for x in sys.argv[4:7])
@@ -171,11 +191,16 @@ checks = [
     (f"closed loop >= 95% of {clients / delay:g}/s", f"{float(c['rate']):.2f}/s = {float(c['percent_of_bound']):.1f}% "
      f"({c['successes'].strip()} ok, {c['failures'].strip()} failed, p50 {float(c['p50_s']):.3f} s)", float(c["percent_of_bound"]) >= 95 and int(c["failures"]) == 0),
 ]
+info = None
+if sys.argv[14] == "idle":  # the GETs went to a second server that took no generation: information, not a check
+    info = checks.pop(4)[1]
 print(f"burst: statuses {b['statuses'].strip()}; connect {float(b['connect_s']):.3f} s (not timed), requests written in "
       f"{float(b['write_s']):.3f} s; the provider received them over {stats.get('burst_spread_ms', '?')} ms "
       f"on at most {stats.get('max_open', '?')} connections; client loop: {b.get('loop', '?').strip()}")
 for name, value, ok in checks:
     print(f"  {'PASS' if ok else 'FAIL'}  {name:<34} {value}")
+if info:
+    print(f"  info  models p99 on an idle second server (MODELS_TARGET=idle: the machine's floor, not checked): {info}")
 print(f"server peak RSS over the whole run {hwm_all:.1f} MB, {rss_end:.1f} MB at the end")
 sys.exit(0 if all(ok for _, _, ok in checks) else 1)
 EOF

@@ -86,6 +86,30 @@ def test_validation_and_policy_errors(gen_server):
     assert r.status_code == 400 and r.json()["user_input"] == ["This field is required."]
 
 
+def test_body_errors_are_the_ones_of_every_other_endpoint(gen_server):
+    # The body of a plain generation is parsed on the intake thread, a streamed one's on the event
+    # thread: both answer exactly what any other endpoint answers for the same body.
+    bodies = [
+        ({"Content-Type": "application/json"}, b'{"model": "Deepseek", "user_input": '),  # broken JSON
+        ({"Content-Type": "application/json"}, b'["not", "an", "object"]'),
+        ({"Content-Type": "application/json"}, b"\xff\xfe not utf-8"),
+        ({"Content-Type": "text/plain"}, b"model=Deepseek"),
+        ({"Content-Type": "application/x-www-form-urlencoded"}, b"model=%zz"),
+    ]
+    for headers, data in bodies:
+        other = gen_server.post("/api/auth/token/refresh/", headers=headers, data=data)
+        assert other.status_code in (400, 415), (data, other.status_code, other.text)
+        for accept in ({}, {"Accept": "text/event-stream"}):
+            r = gen_server.post("/api/ai/generate/", headers={**headers, **accept}, data=data)
+            assert (r.status_code, r.json()) == (other.status_code, other.json()), (data, accept)
+            assert r.headers["Content-Type"] == "application/json"
+    # a form body is parsed like JSON: the same field errors
+    r = gen_server.post("/api/ai/generate/", data={"model": "gpt-99", "user_input": "too short"})
+    assert r.status_code == 400
+    assert r.json() == {"model": ["This model is not valid or is currently disabled."],
+                        "user_input": ["Ensure this field has at least 50 characters."]}
+
+
 def test_daily_limit_is_enforced(gen_server):
     _, tok, _ = gen_server.new_user()
     codes = [gen_server.post("/api/ai/generate/", token=tok, json={"model": "Gemini", "user_input": INPUT}).status_code
@@ -153,6 +177,87 @@ def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
     assert canceled(gen_server) >= 1
 
 
+def read_http_response(s):
+    """(status, body) of one HTTP/1.1 response with a Content-Length, read from socket s."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection"
+        buf += chunk
+    head, _, rest = buf.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    length = next(int(v) for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "content-length")
+    while len(rest) < length:
+        chunk = s.recv(65536)
+        assert chunk, "the server closed the connection"
+        rest += chunk
+    return int(lines[0].split()[1]), rest[:length], rest[length:]
+
+
+def test_client_that_sends_more_while_waiting_keeps_its_generation(gen_server, fake):
+    # Data arriving on a waiting connection (a pipelined request) is not a departure: the generation
+    # finishes, its answer comes first, then the pipelined request's.
+    control(fake, "script", {"model": "*", "steps": [{"delay": 1}]})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not control(fake, "log"):
+            time.sleep(0.05)
+        assert control(fake, "log"), "the provider was never called"
+        s.sendall(b"GET /api/ai/models/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        status, answer, rest = read_http_response(s)
+        assert status == 201 and json.loads(answer)["resume_id"] > 0
+        s.settimeout(10)
+        status, models, _ = read_http_response_after(s, rest)
+        assert status == 200 and b"Deepseek" in models
+    assert [e["outcome"] for e in control(fake, "log")] == ["answered"]
+    assert resume_count(gen_server) == before + 1
+
+
+def read_http_response_after(s, already):
+    """read_http_response for a response whose first bytes were already read."""
+    class Prefixed:
+        def __init__(self):
+            self.pending = already
+
+        def recv(self, n):
+            if self.pending:
+                out, self.pending = self.pending, b""
+                return out
+            return s.recv(n)
+    return read_http_response(Prefixed())
+
+
+def test_client_that_half_closes_while_waiting_cancels_its_generation(gen_server, fake):
+    # A client that shuts down its sending side while waiting counts as gone, as one that closes.
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
+    before = resume_count(gen_server)
+    cancels = canceled(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not control(fake, "log"):
+            time.sleep(0.05)
+        assert control(fake, "log"), "the provider was never called"
+        s.shutdown(socket.SHUT_WR)
+        outcome = None
+        while time.monotonic() < deadline:
+            outcome = control(fake, "log")[0]["outcome"]
+            if outcome != "pending":
+                break
+            time.sleep(0.05)
+        assert outcome == "client_closed"  # the server aborted the provider request
+    while time.monotonic() < deadline and canceled(gen_server) == cancels:
+        time.sleep(0.05)
+    assert canceled(gen_server) == cancels + 1
+    assert resume_count(gen_server) == before
+
+
 def test_many_generations_at_once_all_succeed_while_other_requests_are_answered(gen_server, fake):
     # Started off the event threads (the intake thread) and spread over the transport's threads:
     # every one is answered with its own resume, and GETs are served while they wait on the provider.
@@ -174,6 +279,37 @@ def test_many_generations_at_once_all_succeed_while_other_requests_are_answered(
     ids = {a.json()["resume_id"] for a in answers}
     assert len(ids) == 40
     assert resume_count(gen_server) == before + 40
+
+
+def test_generations_of_clients_that_left_do_not_hold_up_later_ones(gen_server, fake):
+    # Finished generations are answered a few at a time (a window of 16): those of clients that left
+    # must give their place back, or the generations after them would never be answered.
+    n = 40
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}] * n})
+    before = resume_count(gen_server)
+    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
+    socks = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
+        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+        socks.append(s)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(control(fake, "log")) < n:
+        time.sleep(0.05)
+    assert len(control(fake, "log")) == n, "the generations did not reach the provider together"
+    for s in socks:
+        s.close()
+    while time.monotonic() < deadline and any(e["outcome"] == "pending" for e in control(fake, "log")):
+        time.sleep(0.05)
+    assert all(e["outcome"] == "client_closed" for e in control(fake, "log"))
+    control(fake, "reset", {})
+    from concurrent.futures import ThreadPoolExecutor
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        answers = list(pool.map(lambda i: gen_server.post("/api/ai/generate/", json={
+            "model": "Deepseek", "user_input": INPUT, "title": f"After {i}"}), range(n)))
+    assert [a.status_code for a in answers] == [201] * n
+    assert resume_count(gen_server) == before + n
 
 
 def sse_events(raw):
