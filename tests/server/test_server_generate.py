@@ -152,26 +152,37 @@ def test_idempotency_key_replays(gen_server, fake):
     assert len(control(fake, "log")) == 1
 
 
-def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
-    control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
-    before = resume_count(gen_server)
+def send_generation_and_wait_for_provider(s, fake):
+    """Write one plain generation on socket s and wait until the fake provider has it; returns the
+    deadline (10 s from now) the caller keeps using."""
     body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
-    s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
     s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
               b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and not control(fake, "log"):
         time.sleep(0.05)
     assert control(fake, "log"), "the provider was never called"
-    s.close()
-    deadline = time.monotonic() + 10
+    return deadline
+
+
+def provider_outcome(fake, deadline):
+    """The fake provider's outcome of its first logged request, once it is no longer pending."""
     outcome = None
     while time.monotonic() < deadline:
         outcome = control(fake, "log")[0]["outcome"]
         if outcome != "pending":
             break
         time.sleep(0.05)
-    assert outcome == "client_closed"  # the server aborted the provider request
+    return outcome
+
+
+def test_client_that_disconnects_cancels_its_generation(gen_server, fake):
+    control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
+    before = resume_count(gen_server)
+    s = socket.create_connection(("127.0.0.1", gen_server.port), timeout=10)
+    send_generation_and_wait_for_provider(s, fake)
+    s.close()
+    assert provider_outcome(fake, time.monotonic() + 10) == "client_closed"  # the server aborted the provider request
     time.sleep(0.3)
     assert resume_count(gen_server) == before
     assert canceled(gen_server) >= 1
@@ -199,14 +210,8 @@ def test_client_that_sends_more_while_waiting_keeps_its_generation(gen_server, f
     # finishes, its answer comes first, then the pipelined request's.
     control(fake, "script", {"model": "*", "steps": [{"delay": 1}]})
     before = resume_count(gen_server)
-    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
     with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
-        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not control(fake, "log"):
-            time.sleep(0.05)
-        assert control(fake, "log"), "the provider was never called"
+        deadline = send_generation_and_wait_for_provider(s, fake)
         s.sendall(b"GET /api/ai/models/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         status, answer, rest = read_http_response(s)
         assert status == 201 and json.loads(answer)["resume_id"] > 0
@@ -236,22 +241,10 @@ def test_client_that_half_closes_while_waiting_cancels_its_generation(gen_server
     control(fake, "script", {"model": "*", "steps": [{"delay": 5}]})
     before = resume_count(gen_server)
     cancels = canceled(gen_server)
-    body = json.dumps({"model": "Deepseek", "user_input": INPUT}).encode()
     with socket.create_connection(("127.0.0.1", gen_server.port), timeout=10) as s:
-        s.sendall(b"POST /api/ai/generate/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                  b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not control(fake, "log"):
-            time.sleep(0.05)
-        assert control(fake, "log"), "the provider was never called"
+        deadline = send_generation_and_wait_for_provider(s, fake)
         s.shutdown(socket.SHUT_WR)
-        outcome = None
-        while time.monotonic() < deadline:
-            outcome = control(fake, "log")[0]["outcome"]
-            if outcome != "pending":
-                break
-            time.sleep(0.05)
-        assert outcome == "client_closed"  # the server aborted the provider request
+        assert provider_outcome(fake, deadline) == "client_closed"  # the server aborted the provider request
     while time.monotonic() < deadline and canceled(gen_server) == cancels:
         time.sleep(0.05)
     assert canceled(gen_server) == cancels + 1
