@@ -174,6 +174,15 @@ void rm__time_to_sql(char buf[32], int64_t us)
         snprintf(buf, 32, "%04d-%02u-%02u %02d:%02d:%02d", (int)y, mo, d, h, mi, s);
 }
 
+/* v as exactly n decimal digits (zero-padded; v < 10^n). */
+static void put_digits(char *p, unsigned v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 int rm_format_timestamp(char *buf, size_t size, int64_t us)
 {
     if (!buf || size < 28)
@@ -182,7 +191,26 @@ int rm_format_timestamp(char *buf, size_t size, int64_t us)
     unsigned mo, d;
     int h, mi, s, f;
     split_time(us, &y, &mo, &d, &h, &mi, &s, &f);
-    snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", (int)y, mo, d, h, mi, s, f);
+    if (y < 0 || y > 9999) { /* outside the four-digit years: printf's own (rare) layout */
+        snprintf(buf, size, "%04d-%02u-%02uT%02d:%02d:%02d.%06dZ", (int)y, mo, d, h, mi, s, f);
+        return RM_OK;
+    }
+    /* Every list row renders two of these: digits by hand, the same bytes as the printf above. */
+    put_digits(buf, (unsigned)y, 4);
+    buf[4] = '-';
+    put_digits(buf + 5, mo, 2);
+    buf[7] = '-';
+    put_digits(buf + 8, d, 2);
+    buf[10] = 'T';
+    put_digits(buf + 11, (unsigned)h, 2);
+    buf[13] = ':';
+    put_digits(buf + 14, (unsigned)mi, 2);
+    buf[16] = ':';
+    put_digits(buf + 17, (unsigned)s, 2);
+    buf[19] = '.';
+    put_digits(buf + 20, (unsigned)f, 6);
+    buf[26] = 'Z';
+    buf[27] = '\0';
     return RM_OK;
 }
 

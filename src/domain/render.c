@@ -94,11 +94,11 @@ void rm__sb_time(rm__sb *sb, int64_t us)
         rm__sb_putn(sb, "null", 4);
         return;
     }
-    char buf[40];
-    rm_format_timestamp(buf, sizeof(buf), us);
-    rm__sb_putn(sb, "\"", 1);
-    rm__sb_puts(sb, buf);
-    rm__sb_putn(sb, "\"", 1);
+    char buf[48] = "\"";
+    rm_format_timestamp(buf + 1, sizeof(buf) - 2, us);
+    size_t n = 1 + strlen(buf + 1);
+    buf[n++] = '"';
+    rm__sb_putn(sb, buf, n);
 }
 
 int rm__sb_finish(rm__sb *sb, char **out)

@@ -345,6 +345,14 @@ Test(errors, format_timestamp)
     STREQ(buf, "1969-12-31T23:59:59.999999Z");
     cr_assert_eq(rm_format_timestamp(buf, sizeof(buf), INT64_C(951782400000000)), RM_OK); /* leap day 2000 */
     STREQ(buf, "2000-02-29T00:00:00.000000Z");
+    /* The edges of the four-digit years, and past them (printf's layout, in a larger buffer). */
+    cr_assert_eq(rm_format_timestamp(buf, sizeof(buf), INT64_C(253402300799999999)), RM_OK);
+    STREQ(buf, "9999-12-31T23:59:59.999999Z");
+    cr_assert_eq(rm_format_timestamp(buf, sizeof(buf), INT64_C(-62135596800000000)), RM_OK);
+    STREQ(buf, "0001-01-01T00:00:00.000000Z");
+    char big[40];
+    cr_assert_eq(rm_format_timestamp(big, sizeof(big), INT64_C(253402300800000000)), RM_OK);
+    STREQ(big, "10000-01-01T00:00:00.000000Z");
     cr_assert_eq(rm_format_timestamp(buf, 27, 0), RM_EMISUSE);
     cr_assert_eq(rm_format_timestamp(NULL, 28, 0), RM_EMISUSE);
 }
