@@ -1047,4 +1047,32 @@ Test(token, many_tokens_and_refused_ones)
     for (int i = 0; i < N; i++)
         free(t[i]);
     free(t);
+
+/* Keys of one SHA-256 block (64 bytes) and longer (hashed first, RFC 2104) verify what HMAC() signed. */
+Test(token, keys_of_a_block_and_longer)
+{
+    const char *keys[] = {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+                          "a-secret-key-longer-than-one-sha256-block-0123456789-0123456789-0123456789-0123456789"};
+    cr_assert_eq(strlen(keys[0]), 64);
+    cr_assert_gt(strlen(keys[1]), 64);
+    for (size_t k = 0; k < 2; k++) {
+        rm_ctx *c = make_ctx(NULL, keys[k], NULL, 0, 0, 0);
+        int64_t id = add_user(c, "alice", NULL, 0);
+        char *good = mint_std("access", T0 + 300, T0, id, keys[k]);
+        rm_principal *p = NULL;
+        cr_assert_eq(rm_token_authenticate(&p, c, good), RM_OK, "%s", rm_error_message(rm_error_last()));
+        cr_assert_eq(rm_principal_user_id(p), id);
+        rm_principal_free(p);
+        p = NULL;
+        /* The same key one byte shorter (the long key: still over a block) is another key. */
+        char *shorter = strndup(keys[k], strlen(keys[k]) - 1);
+        char *bad = mint_std("access", T0 + 300, T0, id, shorter);
+        cr_assert_eq(rm_token_authenticate(&p, c, bad), RM_ETOKEN);
+        cr_assert_eq(rm_error_reason(rm_error_last()), RM_TOKEN_BAD_SIGNATURE);
+        cr_assert_null(p);
+        free(bad);
+        free(shorter);
+        free(good);
+        rm_ctx_free(c);
+    }
 }
