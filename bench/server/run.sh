@@ -118,7 +118,9 @@ EOF
 # run NAME URL [LUA]: prints "NAME rps p50 p99 non2xx mean"  (WRK_T / WRK_C override -t / -c)
 run() {
   local name=$1 url=$2 script=${3:-}
-  local args=(-t"${WRK_T:-$THREADS}" -c"${WRK_C:-$CONNS}" -d"$DURATION" --latency)
+  # --timeout 10s: wrk's default of 2 s is shorter than a login's wait in the hashing queue at -c32
+  # (32 ÷ ~12 logins/s ≈ 2.7 s); a timed-out request is dropped by wrk and its finished hash wasted.
+  local args=(-t"${WRK_T:-$THREADS}" -c"${WRK_C:-$CONNS}" -d"$DURATION" --latency --timeout 10s)
   [ -n "$script" ] && args+=(-s "$script")
   local out
   out=$(wrk "${args[@]}" "$url")
@@ -128,6 +130,9 @@ run() {
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   mean=$(awk '$1=="Latency" {print $2; exit}' <<<"$out")
   bad=$(awk '/Non-2xx or 3xx responses:/ {print $NF}' <<<"$out")
+  local timeouts
+  timeouts=$(awk '/Socket errors:/ {print $NF}' <<<"$out")
+  [ -n "$timeouts" ] && [ "$timeouts" != 0 ] && echo "run.sh: $name: $timeouts requests timed out (10 s)" >&2
   echo "$name ${rps:-0} ${p50:-?} ${p99:-?} ${bad:-0} ${mean:-?}"
 }
 
@@ -153,6 +158,9 @@ RESULTS=$WORK/results
   fi
   run get_applications "$BASE/api/job-applications/" "$WORK/get_auth.lua"
   run post_application "$BASE/api/job-applications/" "$WORK/post_app.lua"
+  # The POST phase leaves ~100 MB+ of dirty WAL and database pages; the kernel's writeback of them
+  # would compete for the CPUs with the (SCHED_IDLE) hashing workers of the next phases.
+  sync
   if [ "${BENCH_ENDPOINTS:-all}" = all ]; then
     WRK_T=1 WRK_C=1 run verify_1conn "$BASE/api/auth/token/" "$WORK/post_token.lua"
     drain
@@ -160,7 +168,7 @@ RESULTS=$WORK/results
     drain
     # Reads while logins saturate the hashing workers: the same GET applications load (the same 20
     # rows), with 8 more connections posting to /api/auth/token/ for the whole run.
-    wrk -t1 -c8 -d"$DURATION" -s "$WORK/post_token.lua" "$BASE/api/auth/token/" >/dev/null 2>&1 &
+    wrk -t1 -c8 -d"$DURATION" --timeout 10s -s "$WORK/post_token.lua" "$BASE/api/auth/token/" >/dev/null 2>&1 &
     LOGIN_WRK=$!
     sleep 1
     run get_apps_during_logins "$BASE/api/job-applications/" "$WORK/get_auth.lua"

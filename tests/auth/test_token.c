@@ -1047,6 +1047,7 @@ Test(token, many_tokens_and_refused_ones)
     for (int i = 0; i < N; i++)
         free(t[i]);
     free(t);
+}
 
 /* Keys of one SHA-256 block (64 bytes) and longer (hashed first, RFC 2104) verify what HMAC() signed. */
 Test(token, keys_of_a_block_and_longer)
