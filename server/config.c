@@ -155,7 +155,7 @@ static void usage(FILE *f, int admin)
           "Flags:\n"
           "  --bind ADDR      address to listen on (default 127.0.0.1)\n"
           "  --port N         port (default 8000, or PORT); 0 picks a free port\n"
-          "  --threads N      HTTP event threads (default: number of CPUs)\n"
+          "  --threads N      HTTP event threads (default: number of CPUs, twice that with PostgreSQL)\n"
           "  --workers N      threads for password hashing and AI calls (default: number of CPUs)\n"
           "  --routes         print every route and its methods, then exit\n"
           "  --help           this text\n"
@@ -317,7 +317,7 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
-    cfg->threads = (int)ncpu;
+    cfg->threads = 0; /* set below: its default depends on the database */
     cfg->workers = (int)ncpu;
     cfg->port = 8000;
     long v;
@@ -377,6 +377,13 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
 
     if (load_database(cfg))
         return -1;
+    /* Default event threads: one per CPU; with PostgreSQL two per CPU, because an event thread waits
+     * out a network round trip to the database on every request and another thread can use the CPU
+     * meanwhile (bench/pg/run.sh, GET applications: 9,062-11,788 rps with 2 threads, 12,956 with 4). */
+    if (cfg->threads == 0)
+        cfg->threads = (int)(strncmp(cfg->database_url, "postgres", 8) == 0 ? 2 * ncpu : ncpu);
+    if (cfg->threads > 256)
+        cfg->threads = 256;
     cfg->secret_key = xstrdup(env("SECRET_KEY"));
     cfg->debug = parse_bool(env("DEBUG"));
     cfg->allowed_hosts = split_list(env("ALLOWED_HOSTS") ? env("ALLOWED_HOSTS") : "localhost,127.0.0.1,[::1]",

@@ -98,6 +98,7 @@ def test_defaults_make_a_development_setup(tmp_path):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
         log = srv.log_text()
         assert "SECRET_KEY is not set" in log and "development" in log
+        assert f"({os.cpu_count()} HTTP threads," in log  # one per CPU on SQLite
         assert key.read_text().strip() not in log
         # tokens survive a restart: the key is kept
         name, tok, _ = srv.new_user()

@@ -34,6 +34,11 @@ def pg_server(tmp_path_factory):
     assert rc == 0
 
 
+def test_default_event_threads_are_two_per_cpu(pg_server):
+    # Each request waits out a round trip to PostgreSQL, so the default is twice the CPUs.
+    assert f"({2 * os.cpu_count()} HTTP threads," in pg_server.log_text()
+
+
 def test_seeded_and_serving(pg_server):
     models = pg_server.get("/api/ai/models/").json()["data"]
     assert [m["model_name"] for m in models] == ["Cypher", "Deepseek", "Gemini"]
