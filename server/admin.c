@@ -194,7 +194,7 @@ static const char COPY_USAGE[] =
 /* The scheme of a URL (never the rest, which may hold a password), for messages. */
 static const char *url_kind(const char *url)
 {
-    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0)
+    if (srv_url_is_postgres(url))
         return "PostgreSQL";
     return "SQLite";
 }

@@ -240,7 +240,7 @@ static int load_database(struct srv_config *cfg)
                 cfg->sqlite_path = xstrdup(url + 10);
             return 0;
         }
-        if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        if (srv_url_is_postgres(url)) {
             cfg->database_url = xstrdup(url);
             return 0;
         }
@@ -308,6 +308,11 @@ static int env_long(const char *name, long lo, long hi, long def, long *out)
         return -1;
     }
     return 0;
+}
+
+int srv_url_is_postgres(const char *url)
+{
+    return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
 }
 
 int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
@@ -381,7 +386,7 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin)
      * out a network round trip to the database on every request and another thread can use the CPU
      * meanwhile (bench/pg/run.sh, GET applications: 9,062-11,788 rps with 2 threads, 12,956 with 4). */
     if (cfg->threads == 0)
-        cfg->threads = (int)(strncmp(cfg->database_url, "postgres", 8) == 0 ? 2 * ncpu : ncpu);
+        cfg->threads = (int)(srv_url_is_postgres(cfg->database_url) ? 2 * ncpu : ncpu);
     if (cfg->threads > 256)
         cfg->threads = 256;
     cfg->secret_key = xstrdup(env("SECRET_KEY"));

@@ -67,6 +67,8 @@ struct srv_config {
 /* Fill cfg from argv and the environment. Returns 0 to run, 1 when --help was served (exit 0),
  * 2 for --routes (the caller prints them), -1 after printing one error line (exit 2). */
 int srv_config_load(struct srv_config *cfg, int argc, char **argv, int admin);
+/* Does url name a PostgreSQL database (postgres:// or postgresql://)? */
+int srv_url_is_postgres(const char *url);
 void srv_config_free(struct srv_config *cfg);
 /* Prepare the database location (directory) and the secret key. -1 after an error line. */
 int srv_config_prepare_storage(struct srv_config *cfg, const char *prog, int need_secret);

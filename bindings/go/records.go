@@ -162,6 +162,14 @@ func (c *Ctx) DeleteResume(who *Principal, id int64) error {
 
 // CountResumes counts who's resumes matching l's Search (paging and ordering ignored).
 func (c *Ctx) CountResumes(who *Principal, l ListOptions) (int64, error) {
+	return c.countOwned(who, l, func(n *C.int64_t, ctx *C.rm_ctx, w *C.rm_principal, o *C.rm_list_options) C.int {
+		return C.rm_resume_count(n, ctx, w, o)
+	})
+}
+
+// countOwned runs one of the library's owner-scoped count calls with l's options.
+func (c *Ctx) countOwned(who *Principal, l ListOptions,
+	count func(*C.int64_t, *C.rm_ctx, *C.rm_principal, *C.rm_list_options) C.int) (int64, error) {
 	opts, free, err := listOptions(l)
 	if err != nil {
 		return 0, err
@@ -170,7 +178,7 @@ func (c *Ctx) CountResumes(who *Principal, l ListOptions) (int64, error) {
 	var n C.int64_t
 	err = c.withWho(who, nil, func(w *C.rm_principal, _ *C.rm_fields) error {
 		return c.use(func(ctx *C.rm_ctx) error {
-			return call(func() C.int { return C.rm_resume_count(&n, ctx, w, opts) })
+			return call(func() C.int { return count(&n, ctx, w, opts) })
 		})
 	})
 	return int64(n), err
@@ -299,18 +307,9 @@ func (c *Ctx) DeleteApplication(who *Principal, id int64) error {
 
 // CountApplications counts who's applications matching l's Status and Search (paging and ordering ignored).
 func (c *Ctx) CountApplications(who *Principal, l ListOptions) (int64, error) {
-	opts, free, err := listOptions(l)
-	if err != nil {
-		return 0, err
-	}
-	defer free()
-	var n C.int64_t
-	err = c.withWho(who, nil, func(w *C.rm_principal, _ *C.rm_fields) error {
-		return c.use(func(ctx *C.rm_ctx) error {
-			return call(func() C.int { return C.rm_application_count(&n, ctx, w, opts) })
-		})
+	return c.countOwned(who, l, func(n *C.int64_t, ctx *C.rm_ctx, w *C.rm_principal, o *C.rm_list_options) C.int {
+		return C.rm_application_count(n, ctx, w, o)
 	})
-	return int64(n), err
 }
 
 // CountExamples counts the example applications matching l's Search.

@@ -44,8 +44,8 @@ extern const rm__list_fields rm__list_resume_fields; /* resumes */
  * table is RM_EMISUSE. *out is malloc'ed.
  */
 int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const char *keyset,
-                 const rm_storage_query *q, const char *const *search_cols, size_t n_search_cols, int first_term,
-                 const rm__sql_field *fields, size_t n_fields, const char *default_order, const char *tail);
+                 const rm_storage_query *q, const rm__list_fields *f, int first_term, const char *default_order,
+                 const char *tail);
 
 /* user_get by id for a token check (rm_token_authenticate). The PostgreSQL backend may answer from its
  * user cache (pg.c: user_cache_ttl, at most 1 s, emptied by any user write made in this process);

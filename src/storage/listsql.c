@@ -67,8 +67,8 @@ static void put(sql_buf *b, const char *fmt, ...)
 }
 
 int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const char *keyset,
-                 const rm_storage_query *q, const char *const *search_cols, size_t n_search_cols, int first_term,
-                 const rm__sql_field *fields, size_t n_fields, const char *default_order, const char *tail)
+                 const rm_storage_query *q, const rm__list_fields *lf, int first_term, const char *default_order,
+                 const char *tail)
 {
     *out = NULL;
     sql_buf b = {0};
@@ -77,9 +77,9 @@ int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const c
         put(&b, "%s", keyset);
     for (size_t t = 0; t < q->search_count; t++) {
         put(&b, " AND (");
-        for (size_t c = 0; c < n_search_cols; c++) {
+        for (size_t c = 0; c < lf->n_search; c++) {
             put(&b, "%s", c ? " OR " : "");
-            put(&b, d->match_fmt, search_cols[c], first_term + (int)t);
+            put(&b, d->match_fmt, lf->search[c], first_term + (int)t);
         }
         put(&b, ")");
     }
@@ -90,9 +90,9 @@ int rm__sql_list(char **out, const rm__sql_dialect *d, const char *head, const c
             size_t len = strcspn(p, ",");
             bool desc = *p == '-';
             const rm__sql_field *f = NULL;
-            for (size_t i = 0; i < n_fields && !f; i++)
-                if (strlen(fields[i].name) == len - desc && memcmp(fields[i].name, p + desc, len - desc) == 0)
-                    f = &fields[i];
+            for (size_t i = 0; i < lf->n_order && !f; i++)
+                if (strlen(lf->order[i].name) == len - desc && memcmp(lf->order[i].name, p + desc, len - desc) == 0)
+                    f = &lf->order[i];
             if (!f) {
                 free(b.buf);
                 return rm__error_misuse("storage query: unknown ordering field");

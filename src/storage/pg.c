@@ -936,10 +936,8 @@ static int list_built(void *self, bool app, int64_t user_id, const rm_storage_qu
     int first_term = app ? 8 : 7;
     char *sql = NULL;
     int rc = app ? rm__sql_list(&sql, &pg_dialect, user_id != 0 ? APP_LIST_HEAD_USER : APP_LIST_HEAD_EXAMPLE, NULL, q,
-                                rm__list_app_fields.search, rm__list_app_fields.n_search, first_term, rm__list_app_fields.order, rm__list_app_fields.n_order,
-                                "created_at DESC, id DESC", LIST_TAIL)
-                 : rm__sql_list(&sql, &pg_dialect, RESUME_LIST_HEAD, NULL, q, rm__list_resume_fields.search,
-                                rm__list_resume_fields.n_search, first_term, rm__list_resume_fields.order, rm__list_resume_fields.n_order,
+                                &rm__list_app_fields, first_term, "created_at DESC, id DESC", LIST_TAIL)
+                 : rm__sql_list(&sql, &pg_dialect, RESUME_LIST_HEAD, NULL, q, &rm__list_resume_fields, first_term,
                                 "updated_at DESC, id DESC", LIST_TAIL);
     if (rc != RM_OK)
         return rc;
@@ -978,8 +976,8 @@ static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_qu
         rc = run(self, id, p, &r);
     } else {
         char *sql = NULL;
-        rc = rm__sql_list(&sql, &pg_dialect, stmts[id].sql, NULL, q, app ? rm__list_app_fields.search : rm__list_resume_fields.search,
-                          app ? rm__list_app_fields.n_search : rm__list_resume_fields.n_search, first_term, NULL, 0, NULL, "");
+        rc = rm__sql_list(&sql, &pg_dialect, stmts[id].sql, NULL, q, app ? &rm__list_app_fields : &rm__list_resume_fields,
+                          first_term, NULL, "");
         for (size_t t = 0; rc == RM_OK && t < q->search_count; t++)
             p[first_term - 1 + (int)t] = q->search[t];
         if (rc == RM_OK)

@@ -1054,11 +1054,10 @@ static int list_built(void *self, bool app, int64_t user_id, const rm_storage_qu
 {
     char *sql = NULL;
     int rc = app ? rm__sql_list(&sql, &sqlite_dialect, user_id != 0 ? APP_COLS APP_WHERE_USER : APP_COLS APP_WHERE_EXAMPLE,
-                                APP_KEYSET, q, rm__list_app_fields.search, rm__list_app_fields.n_search, TERM_PARAM, rm__list_app_fields.order,
-                                rm__list_app_fields.n_order, TS("\"created_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6")
-                 : rm__sql_list(&sql, &sqlite_dialect, RESUME_COLS RESUME_WHERE, RESUME_KEYSET, q, rm__list_resume_fields.search,
-                                rm__list_resume_fields.n_search, TERM_PARAM, rm__list_resume_fields.order, rm__list_resume_fields.n_order,
-                                TS("\"updated_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6");
+                                APP_KEYSET, q, &rm__list_app_fields, TERM_PARAM,
+                                TS("\"created_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6")
+                 : rm__sql_list(&sql, &sqlite_dialect, RESUME_COLS RESUME_WHERE, RESUME_KEYSET, q, &rm__list_resume_fields,
+                                TERM_PARAM, TS("\"updated_at\"") " DESC, \"id\" DESC", " LIMIT ?5 OFFSET ?6");
     if (rc == RM_OK)
         rc = run_list(self, -1, sql, app, user_id, q, fn, sink, sink_data, NULL);
     free(sql);
@@ -1078,8 +1077,8 @@ static int count_rows(void *self, bool app, int64_t user_id, const rm_storage_qu
     if (q->search_count == 0)
         return run_list(self, cached, NULL, app, user_id, q, NULL, NULL, NULL, count_out);
     char *sql = NULL;
-    int rc = rm__sql_list(&sql, &sqlite_dialect, sql_text[cached], NULL, q, app ? rm__list_app_fields.search : rm__list_resume_fields.search,
-                          app ? rm__list_app_fields.n_search : rm__list_resume_fields.n_search, TERM_PARAM, NULL, 0, NULL, "");
+    int rc = rm__sql_list(&sql, &sqlite_dialect, sql_text[cached], NULL, q,
+                          app ? &rm__list_app_fields : &rm__list_resume_fields, TERM_PARAM, NULL, "");
     if (rc == RM_OK)
         rc = run_list(self, -1, sql, app, user_id, q, NULL, NULL, NULL, count_out);
     free(sql);
